@@ -1,0 +1,29 @@
+// The collector contract, after node_exporter: one collector per source, registered by name,
+// run concurrently on every scrape; a failing collector is reported, never fatal.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { MetricFamily } from './metric-family.js';
+
+export interface CollectContext {
+  /** Aborted when the collector's deadline passes or the exporter shuts down. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export interface Collector {
+  /** Stable name: the `collector` label of hostaudit_collector_success. */
+  readonly name: string;
+  /** Reads its source and returns this scrape's families. Throw to mark the collector failed. */
+  collect(ctx: CollectContext): Promise<MetricFamily[]>;
+  /** Starts background work (pollers, scanners). Optional. */
+  start?(): void;
+  /** Stops background work; resolves when it has stopped. Optional. */
+  stop?(): Promise<void>;
+}
+
+export interface CollectorDeps {
+  config: Config;
+  log: Logger;
+}
+
+export type CollectorFactory = (deps: CollectorDeps) => Collector | undefined;

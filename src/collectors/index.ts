@@ -1,0 +1,17 @@
+// Every collector, registered by name. A factory returns undefined when its section of the
+// config is empty, so an unconfigured source adds no series and no failing collector.
+import type { Collector, CollectorDeps, CollectorFactory } from './collector.js';
+import { createSupervisorCollector } from './supervisor.js';
+
+export const COLLECTOR_FACTORIES: ReadonlyArray<readonly [string, CollectorFactory]> = [
+  ['supervisor', createSupervisorCollector],
+];
+
+export function createCollectors(deps: CollectorDeps): Collector[] {
+  const out: Collector[] = [];
+  for (const [, factory] of COLLECTOR_FACTORIES) {
+    const c = factory(deps);
+    if (c) out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+// Runs every collector concurrently, each under its own deadline, and adds the per-collector
+// success and duration families. One collection serves every scrape that arrives while it is
+// in flight, so N concurrent scrapes ask supervisord once, not N times.
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Collector } from './collector.js';
+import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+
+export interface CollectionResult {
+  families: MetricFamily[];
+  /** Wall-clock time the collection started (ms since epoch). */
+  startedAt: number;
+}
+
+export class CollectorRunner {
+  private inFlight: Promise<CollectionResult> | undefined;
+  private readonly shutdown = new AbortController();
+  /** How many collections actually ran (tests assert coalescing with it). */
+  collections = 0;
+
+  constructor(
+    readonly collectors: readonly Collector[],
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    for (const c of this.collectors) c.start?.();
+  }
+
+  async stop(): Promise<void> {
+    this.shutdown.abort();
+    await Promise.allSettled(this.collectors.map((c) => c.stop?.()));
+  }
+
+  /** Returns the collection in flight, or starts one. */
+  collect(): Promise<CollectionResult> {
+    if (!this.inFlight) {
+      this.inFlight = this.run().finally(() => {
+        this.inFlight = undefined;
+      });
+    }
+    return this.inFlight;
+  }
+
+  private async run(): Promise<CollectionResult> {
+    this.collections++;
+    const startedAt = Date.now();
+    const outcomes = await Promise.all(this.collectors.map((c) => this.runOne(c)));
+    const meta = new FamilyBuilder();
+    const success = meta.gauge(
+      'hostaudit_collector_success',
+      'Whether the collector succeeded on the last scrape (1) or failed or timed out (0).',
+      ['collector'],
+    );
+    const duration = meta.gauge(
+      'hostaudit_collector_duration_seconds',
+      'How long the collector took on the last scrape.',
+      ['collector'],
+    );
+    const families: MetricFamily[] = [];
+    for (const o of outcomes) {
+      success({ collector: o.name }, o.ok ? 1 : 0);
+      duration({ collector: o.name }, o.seconds);
+      families.push(...o.families);
+    }
+    families.push(...meta.build());
+    return { families, startedAt };
+  }
+
+  private async runOne(c: Collector): Promise<{ name: string; ok: boolean; seconds: number; families: MetricFamily[] }> {
+    const t0 = process.hrtime.bigint();
+    const ac = new AbortController();
+    const onShutdown = (): void => ac.abort(new Error('exporter shutting down'));
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`timed out after ${this.timeoutMs}ms`);
+        ac.abort(err);
+        reject(err);
+      }, this.timeoutMs);
+    });
+    try {
+      const families = await Promise.race([c.collect({ signal: ac.signal, log: this.log }), deadline]);
+      return { name: c.name, ok: true, seconds: elapsed(t0), families };
+    } catch (err) {
+      this.log.warn('collector failed', { collector: c.name, err: describeError(err) });
+      return { name: c.name, ok: false, seconds: elapsed(t0), families: [] };
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+}
+
+function elapsed(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}

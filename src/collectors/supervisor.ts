@@ -1,0 +1,216 @@
+// The "supervisor" collector: supervisord's own state, every configured program's state,
+// and the CPU, memory, fds, TCP sockets and log bytes of each program's process tree.
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  netNamespace,
+  readProcessTable,
+  readTcpSockets,
+  treeUsage,
+  type TreeUsage,
+} from '../sources/proc-tree.js';
+import { logFileBytes } from '../sources/service-logs.js';
+import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
+import type { CollectContext, Collector, CollectorDeps } from './collector.js';
+import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+import { RestartTracker } from './restart-tracker.js';
+
+
+const SERVICE = ['group', 'name'] as const;
+
+interface CpuHighWater {
+  identity: string;
+  user: number;
+  system: number;
+}
+
+export class SupervisorCollector implements Collector {
+  readonly name = 'supervisor';
+  readonly restarts = new RestartTracker();
+  private readonly cpu = new Map<string, CpuHighWater>();
+  private poller: NodeJS.Timeout | undefined;
+  private polling = false;
+  private stopping = new AbortController();
+
+  constructor(
+    private readonly client: SupervisorClient,
+    private readonly pollIntervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    // Background poll so restarts between scrapes are counted. unref: never keeps the process alive.
+    this.poller = setInterval(() => void this.poll(), this.pollIntervalMs);
+    this.poller.unref();
+    void this.poll();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.poller);
+    this.stopping.abort();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      this.restarts.observe(await this.client.processes(this.stopping.signal));
+    } catch (err) {
+      this.log.debug('supervisor poll failed', { err: describeError(err) });
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  async collect(ctx: CollectContext): Promise<MetricFamily[]> {
+    const b = new FamilyBuilder();
+    const up = b.gauge('hostaudit_supervisor_up', 'Whether supervisord answered this scrape (1) or not (0).');
+    let snap: SupervisorSnapshot;
+    try {
+      snap = await this.client.snapshot(ctx.signal);
+    } catch (err) {
+      ctx.log.warn('supervisord did not answer', { err: describeError(err) });
+      up({}, 0);
+      return b.build(); // no per-service series: nothing stale survives supervisord going away
+    }
+    up({}, 1);
+    this.restarts.observe(snap.processes);
+    b.gauge('hostaudit_supervisor_info', 'supervisord version and identification; value is always 1.', [
+      'version',
+      'identification',
+      'state',
+    ])({ version: snap.version, identification: snap.identification, state: snap.state }, 1);
+
+    const info = b.gauge('hostaudit_service_info', 'One series per program process configured in supervisord; value is always 1.', [
+      ...SERVICE,
+      'description',
+    ]);
+    const state = b.gauge(
+      'hostaudit_service_state',
+      'Supervisor state of the process: 1 for the current state, 0 for the other seven.',
+      [...SERVICE, 'state'],
+    );
+    const upG = b.gauge('hostaudit_service_up', 'Whether the process is RUNNING (1) or not (0).', SERVICE);
+    const startTime = b.gauge('hostaudit_service_start_time_seconds', 'Unix time the current process started.', SERVICE);
+    const exitStatus = b.gauge('hostaudit_service_exit_status', 'Exit status of the last exit.', SERVICE);
+    const restarts = b.counter(
+      'hostaudit_service_restarts_total',
+      'Starts of the process seen after the first, counted by the exporter.',
+      SERVICE,
+    );
+    const cpu = b.counter(
+      'hostaudit_service_cpu_seconds_total',
+      'CPU time of the process tree (children included), by mode.',
+      [...SERVICE, 'mode'],
+    );
+    const rss = b.gauge('hostaudit_service_resident_memory_bytes', 'Resident memory of the process tree.', SERVICE);
+    const vms = b.gauge('hostaudit_service_virtual_memory_bytes', 'Virtual memory of the process tree.', SERVICE);
+    const procs = b.gauge('hostaudit_service_processes', 'Processes in the tree.', SERVICE);
+    const fds = b.gauge('hostaudit_service_open_fds', 'Open file descriptors of the process tree.', SERVICE);
+    const tcp = b.gauge('hostaudit_service_tcp_connections', 'TCP sockets (any state) held by the process tree.', SERVICE);
+    const logBytes = b.gauge(
+      'hostaudit_service_log_bytes',
+      "Bytes of the process's log file plus its rotated backups (.1 … .N).",
+      [...SERVICE, 'stream'],
+    );
+
+    // One /proc pass for all services; a failure here must not hide supervisor state.
+    let usage = new Map<SupervisorProcess, TreeUsage | undefined>();
+    let sockets = new Map<string, Map<number, string>>();
+    try {
+      ({ usage, sockets } = this.readProc(snap.processes));
+    } catch (err) {
+      ctx.log.warn('reading /proc failed', { err: describeError(err) });
+    }
+
+    const logSizes = await Promise.all(
+      snap.processes.map(async (p) => [await logFileBytes(p.stdoutLogfile), await logFileBytes(p.stderrLogfile)] as const),
+    );
+
+    const live = new Set<string>();
+    snap.processes.forEach((p, i) => {
+      const l = { group: p.group, name: p.name };
+      info({ ...l, description: p.description }, 1);
+      for (const s of STATE_NAMES) state({ ...l, state: s }, s === p.state ? 1 : 0);
+      upG(l, p.state === 'RUNNING' ? 1 : 0);
+      if (p.start > 0) startTime(l, p.start);
+      exitStatus(l, p.exitStatus);
+      restarts(l, this.restarts.restarts(p));
+
+      const [out, err] = logSizes[i] ?? [];
+      if (out !== undefined) logBytes({ ...l, stream: 'stdout' }, out);
+      if (err !== undefined) logBytes({ ...l, stream: 'stderr' }, err);
+
+      const u = usage.get(p);
+      if (!u) {
+        procs(l, 0);
+        rss(l, 0);
+        vms(l, 0);
+        fds(l, 0);
+        tcp(l, 0);
+        return;
+      }
+      const key = RestartTracker.key(p);
+      live.add(key);
+      const c = this.monotonicCpu(key, u);
+      cpu({ ...l, mode: 'user' }, c.user);
+      cpu({ ...l, mode: 'system' }, c.system);
+      rss(l, u.residentBytes);
+      vms(l, u.virtualBytes);
+      procs(l, u.processes);
+      fds(l, u.openFds);
+      const ns = sockets.get(`${u.rootPid}`);
+      let n = 0;
+      if (ns) for (const inode of u.socketInodes) if (ns.has(inode)) n++;
+      tcp(l, n);
+    });
+    for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
+    return b.build();
+  }
+
+  private readProc(processes: readonly SupervisorProcess[]): {
+    usage: Map<SupervisorProcess, TreeUsage | undefined>;
+    sockets: Map<string, Map<number, string>>;
+  } {
+    const usage = new Map<SupervisorProcess, TreeUsage | undefined>();
+    const sockets = new Map<string, Map<number, string>>();
+    const running = processes.filter((p) => p.pid > 0);
+    if (running.length === 0) return { usage, sockets };
+    const table = readProcessTable();
+    const byNs = new Map<string, Map<number, string>>();
+    for (const p of running) {
+      const u = treeUsage(table, p.pid);
+      usage.set(p, u);
+      if (!u) continue; // exited between supervisor's answer and our read: skipped, not an error
+      const ns = netNamespace(p.pid) ?? 'self';
+      let tcp = byNs.get(ns);
+      if (!tcp) {
+        tcp = readTcpSockets('/proc', ns === 'self' ? 'self' : p.pid);
+        byNs.set(ns, tcp);
+      }
+      sockets.set(`${u.rootPid}`, tcp);
+    }
+    return { usage, sockets };
+  }
+
+  /**
+   * CPU totals never decrease for one incarnation of a service: a descendant that is
+   * re-parented out of the tree (double fork) would otherwise look like a counter reset and
+   * make rate() jump. A new root process (restart) legitimately resets the counter.
+   */
+  private monotonicCpu(key: string, u: TreeUsage): { user: number; system: number } {
+    const identity = `${u.rootPid}:${u.rootStartTicks}`;
+    const prev = this.cpu.get(key);
+    if (!prev || prev.identity !== identity) {
+      this.cpu.set(key, { identity, user: u.userSeconds, system: u.systemSeconds });
+      return { user: u.userSeconds, system: u.systemSeconds };
+    }
+    prev.user = Math.max(prev.user, u.userSeconds);
+    prev.system = Math.max(prev.system, u.systemSeconds);
+    return { user: prev.user, system: prev.system };
+  }
+}
+
+export function createSupervisorCollector(deps: CollectorDeps): Collector {
+  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log);
+}

@@ -1,0 +1,284 @@
+// The typed, validated configuration (SPEC.md "Config file"). Every problem is a ConfigError
+// naming the file, the key and what is wrong; unknown keys are errors too (a typo must not
+// silently disable a check).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError, describeError } from './errors.js';
+import { parseDuration } from './duration.js';
+
+export interface SupervisorConfig {
+  /** Tried in order until one answers; one entry unless the built-in default is used. */
+  urls: string[];
+  username?: string;
+  passwordFile?: string;
+  /** true when HOSTAUDIT_SUPERVISOR_PASSWORD supplies the password (and no password_file). */
+  passwordFromEnv: boolean;
+  timeoutMs: number;
+  /** How often supervisor is polled in the background to count restarts between scrapes. */
+  pollIntervalMs: number;
+}
+
+export interface PathConfig {
+  name: string;
+  path: string;
+  /** Windows as written in the config ("10m"), with their length in ms. */
+  modifiedWithin: Array<{ label: string; ms: number }>;
+}
+
+export interface ProbeConfig {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  /** Skip TLS certificate verification (self-signed internal endpoints). */
+  insecureSkipVerify: boolean;
+}
+
+export interface Config {
+  /** Absolute path of the file loaded, or undefined for built-in defaults. */
+  file?: string;
+  supervisor: SupervisorConfig;
+  paths: PathConfig[];
+  databases: string[];
+  probes: ProbeConfig[];
+  criticalFiles: string[];
+  processNames: string[];
+  scanIntervalMs: number;
+  /** Each collector's own deadline within a scrape. */
+  collectorTimeoutMs: number;
+}
+
+export const DEFAULT_SUPERVISOR_URLS = ['unix:///var/run/supervisor.sock', 'unix:///tmp/supervisor.sock'];
+export const PASSWORD_ENV = 'HOSTAUDIT_SUPERVISOR_PASSWORD';
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    supervisor: {
+      urls: [...DEFAULT_SUPERVISOR_URLS],
+      passwordFromEnv: Boolean(env[PASSWORD_ENV]),
+      timeoutMs: 5000,
+      pollIntervalMs: 1000,
+    },
+    paths: [],
+    databases: [],
+    probes: [],
+    criticalFiles: [],
+    processNames: [],
+    scanIntervalMs: 60_000,
+    collectorTimeoutMs: 8000,
+  };
+}
+
+type Node = unknown;
+
+class Reader {
+  constructor(
+    readonly file: string,
+    readonly baseDir: string,
+  ) {}
+
+  fail(key: string, problem: string): never {
+    throw new ConfigError(this.file, key, problem);
+  }
+
+  map(v: Node, key: string, allowed: readonly string[]): Record<string, Node> {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, `must be a mapping, got ${kind(v)}`);
+    const obj = v as Record<string, Node>;
+    for (const k of Object.keys(obj)) {
+      if (!allowed.includes(k)) {
+        this.fail(key ? `${key}.${k}` : k, `unknown key (allowed: ${allowed.join(', ')})`);
+      }
+    }
+    return obj;
+  }
+
+  list(v: Node, key: string): Node[] {
+    if (!Array.isArray(v)) this.fail(key, `must be a list, got ${kind(v)}`);
+    return v;
+  }
+
+  string(v: Node, key: string): string {
+    if (typeof v !== 'string' || v.length === 0) this.fail(key, `must be a non-empty string, got ${kind(v)}`);
+    return v;
+  }
+
+  bool(v: Node, key: string): boolean {
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${kind(v)}`);
+    return v;
+  }
+
+  duration(v: Node, key: string): { label: string; ms: number } {
+    const text = typeof v === 'number' && v === 0 ? '0' : typeof v === 'string' ? v : undefined;
+    const ms = text === undefined ? undefined : parseDuration(text);
+    if (text === undefined || ms === undefined) {
+      this.fail(key, `must be a duration like 500ms, 5s, 10m or 1h, got ${kind(v)}`);
+    }
+    return { label: text, ms };
+  }
+
+  positiveDuration(v: Node, key: string): number {
+    const d = this.duration(v, key);
+    if (d.ms <= 0) this.fail(key, 'must be greater than 0');
+    return d.ms;
+  }
+
+  filePath(v: Node, key: string): string {
+    return path.resolve(this.baseDir, this.string(v, key));
+  }
+}
+
+function kind(v: Node): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  return `${typeof v} ${String(v)}`;
+}
+
+const TOP_KEYS = [
+  'supervisor',
+  'paths',
+  'databases',
+  'probes',
+  'critical_files',
+  'process_names',
+  'scan_interval',
+  'collector_timeout',
+] as const;
+const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
+
+/** Validates an already-parsed YAML document. Exported for unit tests. */
+export function parseConfig(
+  doc: unknown,
+  file: string,
+  baseDir: string = path.dirname(file),
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const r = new Reader(file, baseDir);
+  const cfg = defaultConfig(env);
+  cfg.file = file;
+  if (doc === null || doc === undefined) return cfg; // an empty file: all defaults
+  const top = r.map(doc, '', TOP_KEYS);
+
+  if (top.supervisor !== undefined && top.supervisor !== null) {
+    const s = r.map(top.supervisor, 'supervisor', ['url', 'username', 'password_file', 'timeout', 'poll_interval']);
+    if (s.url !== undefined) {
+      const url = r.string(s.url, 'supervisor.url');
+      if (!/^unix:\/\/\/.+/.test(url) && !/^https?:\/\/[^/]+/.test(url)) {
+        r.fail('supervisor.url', `must be unix:///path/to/socket or http://host:port/RPC2, got ${kind(url)}`);
+      }
+      if (/^https?:\/\/[^/@]*@/.test(url)) {
+        r.fail('supervisor.url', 'must not contain credentials; use username and password_file');
+      }
+      cfg.supervisor.urls = [url];
+    }
+    if (s.username !== undefined) cfg.supervisor.username = r.string(s.username, 'supervisor.username');
+    if (s.password_file !== undefined) {
+      const pf = r.filePath(s.password_file, 'supervisor.password_file');
+      try {
+        readFileSync(pf);
+      } catch (err) {
+        r.fail('supervisor.password_file', `cannot read ${pf}: ${describeError(err)}`);
+      }
+      cfg.supervisor.passwordFile = pf;
+      cfg.supervisor.passwordFromEnv = false;
+    }
+    if (s.timeout !== undefined) cfg.supervisor.timeoutMs = r.positiveDuration(s.timeout, 'supervisor.timeout');
+    if (s.poll_interval !== undefined) {
+      cfg.supervisor.pollIntervalMs = r.positiveDuration(s.poll_interval, 'supervisor.poll_interval');
+    }
+  }
+
+  if (top.paths !== undefined && top.paths !== null) {
+    const seen = new Set<string>();
+    cfg.paths = r.list(top.paths, 'paths').map((p, i) => {
+      const key = `paths[${i}]`;
+      const m = r.map(p, key, ['name', 'path', 'modified_within']);
+      const name = r.string(m.name, `${key}.name`);
+      if (!NAME_RE.test(name)) r.fail(`${key}.name`, `must match ${NAME_RE.source}`);
+      if (seen.has(name)) r.fail(`${key}.name`, `duplicate name ${JSON.stringify(name)}`);
+      seen.add(name);
+      const dir = r.filePath(m.path, `${key}.path`);
+      const windows =
+        m.modified_within === undefined || m.modified_within === null
+          ? []
+          : r.list(m.modified_within, `${key}.modified_within`).map((w, j) => {
+              const d = r.duration(w, `${key}.modified_within[${j}]`);
+              if (d.ms <= 0) r.fail(`${key}.modified_within[${j}]`, 'must be greater than 0');
+              return d;
+            });
+      return { name, path: dir, modifiedWithin: windows };
+    });
+  }
+
+  if (top.databases !== undefined && top.databases !== null) {
+    cfg.databases = r.list(top.databases, 'databases').map((g, i) => r.filePath(g, `databases[${i}]`));
+  }
+
+  if (top.probes !== undefined && top.probes !== null) {
+    const seen = new Set<string>();
+    cfg.probes = r.list(top.probes, 'probes').map((p, i) => {
+      const key = `probes[${i}]`;
+      const m = r.map(p, key, ['name', 'url', 'timeout', 'insecure_skip_verify']);
+      const name = r.string(m.name, `${key}.name`);
+      if (seen.has(name)) r.fail(`${key}.name`, `duplicate name ${JSON.stringify(name)}`);
+      seen.add(name);
+      const url = r.string(m.url, `${key}.url`);
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(url);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed) return r.fail(`${key}.url`, 'is not a valid URL');
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') r.fail(`${key}.url`, 'must be http:// or https://');
+      return {
+        name,
+        url,
+        timeoutMs: m.timeout === undefined ? 5000 : r.positiveDuration(m.timeout, `${key}.timeout`),
+        insecureSkipVerify:
+          m.insecure_skip_verify === undefined ? false : r.bool(m.insecure_skip_verify, `${key}.insecure_skip_verify`),
+      };
+    });
+  }
+
+  if (top.critical_files !== undefined && top.critical_files !== null) {
+    cfg.criticalFiles = r.list(top.critical_files, 'critical_files').map((f, i) => r.filePath(f, `critical_files[${i}]`));
+  }
+  if (top.process_names !== undefined && top.process_names !== null) {
+    cfg.processNames = r.list(top.process_names, 'process_names').map((n, i) => r.string(n, `process_names[${i}]`));
+  }
+  if (top.scan_interval !== undefined) cfg.scanIntervalMs = r.positiveDuration(top.scan_interval, 'scan_interval');
+  if (top.collector_timeout !== undefined) {
+    cfg.collectorTimeoutMs = r.positiveDuration(top.collector_timeout, 'collector_timeout');
+  }
+  return cfg;
+}
+
+/** Reads and validates a config file. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, undefined, `cannot read config file: ${describeError(err)}`);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0];
+    const where = pos ? `line ${pos.line} column ${pos.col}` : undefined;
+    const problem = first.message.split('\n')[0] ?? 'YAML error';
+    throw new ConfigError(file, where, `invalid YAML: ${problem}`);
+  }
+  return parseConfig(doc.toJS(), file, path.dirname(abs), env);
+}
+
+/** The password for supervisor, read fresh on every call so a rotated file is picked up. */
+export function readSupervisorPassword(s: SupervisorConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (s.passwordFile) {
+    return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  }
+  return env[PASSWORD_ENV] || undefined;
+}

@@ -1,0 +1,95 @@
+// Turns plain metric families into the Prometheus text format or OpenMetrics, using
+// prom-client's Registry for escaping and format details. A fresh Registry is built per
+// request, so nothing from an earlier scrape can leak into this one.
+import { Registry, collectDefaultMetrics, Gauge, type Metric } from 'prom-client';
+import type { MetricFamily } from '../collectors/metric-family.js';
+
+export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
+export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
+
+type ContentType = typeof PROMETHEUS_TEXT | typeof OPENMETRICS_TEXT;
+
+/** Picks OpenMetrics only when the client asks for it, as Prometheus does with its Accept header. */
+export function negotiate(accept: string | undefined): ContentType {
+  if (accept && /application\/openmetrics-text/i.test(accept)) return OPENMETRICS_TEXT;
+  return PROMETHEUS_TEXT;
+}
+
+interface MetricLike {
+  name: string;
+  type: string;
+  help: string;
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    values: Array<{ labels: Record<string, string>; value: number }>;
+    aggregator: string;
+  }>;
+  reset(): void;
+}
+
+function stripTotal(name: string): string {
+  return name.endsWith('_total') ? name.slice(0, -'_total'.length) : name;
+}
+
+function familyMetric(f: MetricFamily, openMetrics: boolean): MetricLike {
+  // prom-client appends _total to counters in OpenMetrics; hand it the base name there.
+  const name = openMetrics && f.type === 'counter' ? stripTotal(f.name) : f.name;
+  return {
+    name,
+    type: f.type,
+    help: f.help,
+    get: async () => ({ name, help: f.help, type: f.type, values: f.samples, aggregator: 'sum' }),
+    reset: () => undefined,
+  };
+}
+
+/** Wraps a long-lived prom-client metric so prom-client's OpenMetrics renaming never mutates it. */
+function wrapped(m: Metric, openMetrics: boolean): MetricLike {
+  const inner = m as unknown as MetricLike;
+  const rename = (n: string): string => (openMetrics && inner.type === 'counter' ? stripTotal(n) : n);
+  return {
+    name: rename(inner.name),
+    type: inner.type,
+    help: inner.help,
+    get: async () => {
+      const r = await inner.get();
+      return { ...r, name: rename(r.name) };
+    },
+    reset: () => undefined,
+  };
+}
+
+/** The exporter's own long-lived metrics: prom-client defaults plus build info. */
+export class SelfMetrics {
+  readonly registry = new Registry();
+
+  constructor(version: string) {
+    collectDefaultMetrics({ register: this.registry });
+    const info = new Gauge<'version' | 'node_version'>({
+      name: 'hostaudit_exporter_build_info',
+      help: 'A metric with a constant 1 value labeled by the exporter version and the Node.js version it runs on.',
+      labelNames: ['version', 'node_version'],
+      registers: [this.registry],
+    });
+    info.set({ version, node_version: process.version }, 1);
+  }
+}
+
+export async function render(
+  families: readonly MetricFamily[],
+  self: SelfMetrics | undefined,
+  contentType: ContentType,
+): Promise<string> {
+  const om = contentType === OPENMETRICS_TEXT;
+  const reg = new Registry<ContentType>();
+  reg.setContentType(contentType);
+  for (const f of families) reg.registerMetric(familyMetric(f, om) as unknown as Metric);
+  if (self) {
+    for (const m of self.registry.getMetricsAsArray()) {
+      reg.registerMetric(wrapped(m as unknown as Metric, om) as unknown as Metric);
+    }
+  }
+  return reg.metrics();
+}

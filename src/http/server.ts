@@ -1,0 +1,83 @@
+// The express app: /metrics (Prometheus text or OpenMetrics), "/", /-/healthy, /-/ready.
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { CollectorRunner } from '../collectors/run-collectors.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { negotiate, render, type SelfMetrics } from './exposition.js';
+import { landingPage } from './landing-page.js';
+
+export interface AppOptions {
+  runner: CollectorRunner;
+  self?: SelfMetrics;
+  log: Logger;
+  telemetryPath: string;
+  version: string;
+  /** Scrapes allowed to wait for a collection at once; more get 503 (the collection is shared anyway). */
+  maxConcurrentScrapes?: number;
+  /** Extra middleware run before every route (basic auth from --web.config.file). */
+  before?: Array<(req: Request, res: Response, next: NextFunction) => void>;
+}
+
+export function createApp(opts: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  let ready = false;
+  let waiting = 0;
+  const maxWaiting = opts.maxConcurrentScrapes ?? 64;
+
+  app.use((req, res, next) => {
+    // Every endpoint is read-only.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.set('Allow', 'GET, HEAD').status(405).type('text/plain').send('Method Not Allowed\n');
+      return;
+    }
+    next();
+  });
+  for (const mw of opts.before ?? []) app.use(mw);
+
+  app.get(opts.telemetryPath, async (req, res) => {
+    if (waiting >= maxWaiting) {
+      res.status(503).set('Retry-After', '1').type('text/plain').send('too many concurrent scrapes\n');
+      return;
+    }
+    waiting++;
+    try {
+      const { families } = await opts.runner.collect();
+      const contentType = negotiate(req.get('accept'));
+      const body = await render(families, opts.self, contentType);
+      res.status(200).set('Content-Type', contentType).send(body);
+    } catch (err) {
+      opts.log.error('scrape failed', { err: describeError(err) });
+      res.status(500).type('text/plain').send('error collecting metrics\n');
+    } finally {
+      waiting--;
+    }
+  });
+  app.get('/-/healthy', (_req, res) => {
+    res.status(200).type('text/plain').send('Healthy.\n');
+  });
+  app.get('/-/ready', (_req, res) => {
+    if (ready) res.status(200).type('text/plain').send('Ready.\n');
+    else res.status(503).type('text/plain').send('Not ready.\n');
+  });
+  app.get('/', (_req, res) => {
+    res.status(200).type('html').send(landingPage(opts.version, opts.telemetryPath));
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain').send('Not Found\n');
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    opts.log.debug('request error', { err: describeError(err) });
+    if (!res.headersSent) res.status(400).type('text/plain').send('Bad Request\n');
+  });
+  app.locals.setReady = (v: boolean): void => {
+    ready = v;
+  };
+  return app;
+}
+
+export function setReady(app: express.Express, v: boolean): void {
+  (app.locals.setReady as (v: boolean) => void)(v);
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// CLI entry point: parse flags, load config, serve or audit. The one top-level catch that
+// maps typed errors to exit codes lives here.
+import { existsSync } from 'node:fs';
+import { parseCli, USAGE, type CliOptions } from './cli.js';
+import { defaultConfig, loadConfigFile, readSupervisorPassword, type Config } from './config.js';
+import { ExitCode, HostAuditError, describeError } from './errors.js';
+import { Logger, redact, registerSecret } from './log.js';
+import { startExporter } from './serve.js';
+import { exporterVersion } from './version.js';
+
+const DEFAULT_CONFIG_FILE = 'hostaudit.yml';
+
+export function loadConfig(file: string | undefined): Config {
+  if (file !== undefined) return loadConfigFile(file);
+  if (existsSync(DEFAULT_CONFIG_FILE)) return loadConfigFile(DEFAULT_CONFIG_FILE);
+  return defaultConfig();
+}
+
+async function run(opts: CliOptions): Promise<number> {
+  if (opts.command === 'help') {
+    process.stdout.write(USAGE);
+    return ExitCode.ok;
+  }
+  if (opts.command === 'version') {
+    process.stdout.write(`hostaudit-exporter ${exporterVersion()} (node ${process.version})\n`);
+    return ExitCode.ok;
+  }
+  const config = loadConfig(opts.configFile);
+  // Whatever prints later, the password is replaced before it reaches stderr.
+  registerSecret(readSupervisorPassword(config.supervisor));
+  const log = new Logger(opts.logLevel, opts.logFormat);
+
+  if (opts.command === 'audit') {
+    const { runAuditCommand } = await import('./report/audit-command.js');
+    return runAuditCommand(opts, config, log);
+  }
+
+  const exporter = await startExporter(opts, config, log);
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info('shutting down', { signal });
+      exporter.close().then(
+        () => resolve(ExitCode.ok),
+        () => resolve(ExitCode.ok),
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
+
+async function main(): Promise<void> {
+  let code: number;
+  try {
+    code = await run(parseCli(process.argv.slice(2)));
+  } catch (err) {
+    if (err instanceof HostAuditError) {
+      process.stderr.write(redact(`hostaudit-exporter: error: ${err.message}`) + '\n');
+      code = err.exitCode;
+    } else {
+      // Not a user error: a bug. The stack helps whoever reports it.
+      process.stderr.write(redact(`hostaudit-exporter: internal error: ${describeError(err)}\n${(err as Error)?.stack ?? ''}`) + '\n');
+      code = ExitCode.anomaly;
+    }
+  }
+  process.exitCode = code;
+  // Background timers are unref'd; sockets are closed. Exit promptly regardless.
+  setTimeout(() => process.exit(code), 100).unref();
+}
+
+void main();

@@ -1,0 +1,69 @@
+// Runs the exporter: collectors, HTTP server, graceful shutdown.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServeOptions } from './cli.js';
+import { createCollectors } from './collectors/index.js';
+import { CollectorRunner } from './collectors/run-collectors.js';
+import type { Config } from './config.js';
+import { ServeError, describeError } from './errors.js';
+import { SelfMetrics } from './http/exposition.js';
+import { createApp, setReady } from './http/server.js';
+import { parseListenAddress } from './cli.js';
+import type { Logger } from './log.js';
+import { exporterVersion } from './version.js';
+
+export interface RunningExporter {
+  server: http.Server;
+  runner: CollectorRunner;
+  address: AddressInfo;
+  /** Stops background work and the server; resolves when both have stopped. */
+  close(): Promise<void>;
+}
+
+/** Shutdown waits this long for in-flight requests before cutting connections. */
+const SHUTDOWN_GRACE_MS = 1500;
+
+export async function startExporter(opts: ServeOptions, config: Config, log: Logger): Promise<RunningExporter> {
+  const version = exporterVersion();
+  const collectors = createCollectors({ config, log });
+  const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, log);
+  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version });
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, app);
+  server.keepAliveTimeout = 65_000;
+
+  const { host, port } = parseListenAddress(opts.listenAddress);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new ServeError(`cannot listen on ${opts.listenAddress}: ${describeError(err)}`)));
+    server.listen({ host, port }, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  runner.start();
+  setReady(app, true);
+  log.info('listening', {
+    address: `${address.address}:${address.port}`,
+    telemetry_path: opts.telemetryPath,
+    config: config.file ?? 'built-in defaults',
+    collectors: collectors.map((c) => c.name).join(','),
+    version,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      setReady(app, false);
+      const stopped = runner.stop();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        t.unref();
+        server.close(() => {
+          clearTimeout(t);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await stopped;
+    })();
+    return closing;
+  };
+  return { server, runner, address, close };
+}

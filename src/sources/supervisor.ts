@@ -1,0 +1,227 @@
+// supervisord's XML-RPC API over a unix socket or HTTP (with basic auth). I/O only: returns
+// plain readings and never imports the Prometheus client.
+import http from 'node:http';
+import https from 'node:https';
+import { readSupervisorPassword, type SupervisorConfig } from '../config.js';
+import { SourceError, describeError } from '../errors.js';
+import { decodeResponse, encodeCall, XmlRpcFault, type XmlRpcValue } from './xmlrpc.js';
+
+/** supervisord's process states (supervisor/states.py), code → name. */
+export const PROCESS_STATES: Readonly<Record<number, string>> = {
+  0: 'STOPPED',
+  10: 'STARTING',
+  20: 'RUNNING',
+  30: 'BACKOFF',
+  40: 'STOPPING',
+  100: 'EXITED',
+  200: 'FATAL',
+  1000: 'UNKNOWN',
+};
+export const STATE_NAMES: readonly string[] = Object.values(PROCESS_STATES);
+
+export interface SupervisorProcess {
+  group: string;
+  name: string;
+  description: string;
+  /** One of STATE_NAMES. */
+  state: string;
+  /** Unix seconds the current (or last) process started; 0 when never started. */
+  start: number;
+  stop: number;
+  pid: number;
+  exitStatus: number;
+  spawnErr: string;
+  stdoutLogfile: string;
+  stderrLogfile: string;
+}
+
+export interface SupervisorSnapshot {
+  url: string;
+  version: string;
+  identification: string;
+  /** supervisord's own state: RUNNING, RESTARTING, SHUTDOWN, FATAL. */
+  state: string;
+  processes: SupervisorProcess[];
+}
+
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+export class SupervisorClient {
+  /** The URL that answered last; tried first next time. */
+  private preferred: string | undefined;
+
+  constructor(
+    private readonly cfg: SupervisorConfig,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** The URLs to try, the last one that worked first. */
+  private order(): string[] {
+    const urls = this.cfg.urls;
+    return this.preferred ? [this.preferred, ...urls.filter((u) => u !== this.preferred)] : urls;
+  }
+
+  async call(method: string, params: XmlRpcValue[] = [], signal?: AbortSignal): Promise<XmlRpcValue> {
+    let lastErr: unknown;
+    for (const url of this.order()) {
+      try {
+        const value = await this.callAt(url, method, params, signal);
+        this.preferred = url;
+        return value;
+      } catch (err) {
+        lastErr = err;
+        // Only "nobody there" moves on to the next default socket; a real answer (401, fault) does not.
+        if (!(err instanceof UnreachableError)) break;
+      }
+    }
+    throw lastErr instanceof SourceError ? lastErr : new SourceError('supervisor', describeError(lastErr));
+  }
+
+  /** Everything the exporter needs in one round trip (system.multicall). */
+  async snapshot(signal?: AbortSignal): Promise<SupervisorSnapshot> {
+    const calls = ['supervisor.getSupervisorVersion', 'supervisor.getIdentification', 'supervisor.getState', 'supervisor.getAllProcessInfo'];
+    const result = await this.call('system.multicall', [calls.map((methodName) => ({ methodName, params: [] }))], signal);
+    if (!Array.isArray(result) || result.length !== calls.length) {
+      throw new SourceError('supervisor', 'unexpected system.multicall answer');
+    }
+    const values = result.map((r, i) => {
+      if (Array.isArray(r) && r.length === 1) return r[0] as XmlRpcValue;
+      const f = r as Record<string, XmlRpcValue> | null;
+      throw new SourceError('supervisor', `${calls[i]} failed: ${String(f?.faultString ?? 'fault')}`);
+    });
+    const state = values[2] as Record<string, XmlRpcValue> | null;
+    return {
+      url: this.preferred ?? this.cfg.urls[0] ?? '',
+      version: String(values[0]),
+      identification: String(values[1]),
+      state: String(state?.statename ?? 'UNKNOWN'),
+      processes: parseProcessInfo(values[3] as XmlRpcValue),
+    };
+  }
+
+  /** Only the process list: the cheap call of the background restart poller. */
+  async processes(signal?: AbortSignal): Promise<SupervisorProcess[]> {
+    return parseProcessInfo(await this.call('supervisor.getAllProcessInfo', [], signal));
+  }
+
+  private async callAt(url: string, method: string, params: XmlRpcValue[], signal?: AbortSignal): Promise<XmlRpcValue> {
+    let password: string | undefined;
+    try {
+      password = readSupervisorPassword(this.cfg, this.env);
+    } catch (err) {
+      throw new SourceError('supervisor', `cannot read password_file: ${describeError(err)}`);
+    }
+    const body = encodeCall(method, params);
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'text/xml',
+      'content-length': Buffer.byteLength(body),
+    };
+    if (this.cfg.username !== undefined) {
+      const token = Buffer.from(`${this.cfg.username}:${password ?? ''}`).toString('base64');
+      headers.authorization = `Basic ${token}`;
+    }
+    const timeout = AbortSignal.timeout(this.cfg.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+
+    let options: http.RequestOptions;
+    let mod: typeof http | typeof https = http;
+    if (url.startsWith('unix://')) {
+      options = { socketPath: url.slice('unix://'.length), path: '/RPC2', method: 'POST', headers };
+    } else {
+      const u = new URL(url);
+      mod = u.protocol === 'https:' ? https : http;
+      options = {
+        hostname: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port || (u.protocol === 'https:' ? 443 : 80),
+        path: u.pathname && u.pathname !== '/' ? u.pathname + u.search : '/RPC2',
+        method: 'POST',
+        headers,
+      };
+    }
+    const xml = await new Promise<string>((resolve, reject) => {
+      const req = mod.request({ ...options, signal: combined, agent: false }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          const why = res.statusCode === 401 ? 'authentication failed (HTTP 401)' : `HTTP ${res.statusCode}`;
+          reject(new SourceError('supervisor', `${safeUrl(url)}: ${why}`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            req.destroy(new Error('response too large'));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', reject);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (timeout.aborted) {
+          reject(new SourceError('supervisor', `${safeUrl(url)}: no answer within ${this.cfg.timeoutMs}ms`));
+        } else if (signal?.aborted) {
+          reject(new SourceError('supervisor', `${safeUrl(url)}: aborted`));
+        } else if (['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK'].includes(err.code ?? '')) {
+          reject(new UnreachableError('supervisor', `${safeUrl(url)}: ${describeError(err)}`));
+        } else {
+          reject(new SourceError('supervisor', `${safeUrl(url)}: ${describeError(err)}`));
+        }
+      });
+      req.end(body);
+    });
+    try {
+      return decodeResponse(xml);
+    } catch (err) {
+      if (err instanceof XmlRpcFault) throw new SourceError('supervisor', `${method}: ${err.message}`);
+      throw new SourceError('supervisor', describeError(err));
+    }
+  }
+}
+
+class UnreachableError extends SourceError {}
+
+/** A URL fit for logs and labels: credentials removed. */
+export function safeUrl(url: string): string {
+  if (url.startsWith('unix://')) return url;
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+function num(v: XmlRpcValue | undefined): number {
+  return typeof v === 'number' ? v : Number(v ?? 0) || 0;
+}
+
+function str(v: XmlRpcValue | undefined): string {
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** getAllProcessInfo's structs → typed processes. Exported for unit tests. */
+export function parseProcessInfo(v: XmlRpcValue): SupervisorProcess[] {
+  if (!Array.isArray(v)) throw new SourceError('supervisor', 'getAllProcessInfo did not return a list');
+  return v.map((item) => {
+    const p = (item ?? {}) as Record<string, XmlRpcValue>;
+    const code = num(p.state);
+    return {
+      group: str(p.group),
+      name: str(p.name),
+      description: str(p.description),
+      state: PROCESS_STATES[code] ?? str(p.statename) ?? 'UNKNOWN',
+      start: num(p.start),
+      stop: num(p.stop),
+      pid: num(p.pid),
+      exitStatus: num(p.exitstatus),
+      spawnErr: str(p.spawnerr),
+      stdoutLogfile: str(p.stdout_logfile ?? p.logfile),
+      stderrLogfile: str(p.stderr_logfile),
+    };
+  });
+}
