@@ -84,10 +84,13 @@ export class SupervisorClient {
     if (!Array.isArray(result) || result.length !== calls.length) {
       throw new SourceError('supervisor', 'unexpected system.multicall answer');
     }
+    // supervisord's multicall returns each result bare (not wrapped in a one-element array as
+    // the XML-RPC multicall convention has it); a failed call is a {faultCode, faultString} struct.
     const values = result.map((r, i) => {
-      if (Array.isArray(r) && r.length === 1) return r[0] as XmlRpcValue;
-      const f = r as Record<string, XmlRpcValue> | null;
-      throw new SourceError('supervisor', `${calls[i]} failed: ${String(f?.faultString ?? 'fault')}`);
+      if (r !== null && typeof r === 'object' && !Array.isArray(r) && 'faultCode' in r) {
+        throw new SourceError('supervisor', `${calls[i]} failed: ${String(r.faultString ?? 'fault')}`);
+      }
+      return r;
     });
     const state = values[2] as Record<string, XmlRpcValue> | null;
     return {
