@@ -3,7 +3,7 @@
 // silently disable a check).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, describeError } from './errors.js';
 import { parseDuration } from './duration.js';
 
@@ -264,10 +264,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError(file, undefined, `cannot read config file: ${describeError(err)}`);
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0];
+    const pos = lineCounter.linePos(first.pos[0]);
     const where = pos ? `line ${pos.line} column ${pos.col}` : undefined;
     const problem = first.message.split('\n')[0] ?? 'YAML error';
     throw new ConfigError(file, where, `invalid YAML: ${problem}`);

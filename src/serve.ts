@@ -33,7 +33,11 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
 
   const { host, port } = parseListenAddress(opts.listenAddress);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new ServeError(`cannot listen on ${opts.listenAddress}: ${describeError(err)}`)));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // Node says "listen EADDRINUSE: address already in use 127.0.0.1:9863"; keep code and reason.
+      const reason = err.code ? `${err.code}: ${err.message.replace(/^listen \S+: /, '').replace(/ \S+$/, '')}` : describeError(err);
+      reject(new ServeError(`cannot listen on ${opts.listenAddress}: ${reason}`));
+    });
     server.listen({ host, port }, resolve);
   });
   const address = server.address() as AddressInfo;

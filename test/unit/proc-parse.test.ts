@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseProcNetTcp, parseProcStat, socketInode } from '../../src/sources/proc-parse.js';
+
+describe('/proc/PID/stat', () => {
+  it('parses the fields the exporter uses', () => {
+    const line =
+      '4242 (python3) S 1000 4242 4242 0 -1 4194560 12345 0 0 0 873 120 5 7 20 0 3 0 98765 251658240 10240 18446744073709551615 1 1 0 0 0 0 0 16781312 2 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
+    const s = parseProcStat(line);
+    assert.deepEqual(s, {
+      pid: 4242,
+      comm: 'python3',
+      state: 'S',
+      ppid: 1000,
+      utime: 873,
+      stime: 120,
+      cutime: 5,
+      cstime: 7,
+      starttime: 98765,
+      vsizeBytes: 251658240,
+      rssPages: 10240,
+    });
+  });
+
+  it('survives a command name with spaces and parentheses', () => {
+    const line = '77 (evil) (name ) x) R 1 77 77 0 -1 0 0 0 0 0 10 20 0 0 20 0 1 0 500 1000 5 0';
+    const s = parseProcStat(line);
+    assert.equal(s?.comm, 'evil) (name ) x');
+    assert.equal(s?.state, 'R');
+    assert.equal(s?.utime, 10);
+    assert.equal(s?.rssPages, 5);
+  });
+
+  it('rejects truncated text', () => {
+    assert.equal(parseProcStat('12 (x) S 1 2 3'), undefined);
+    assert.equal(parseProcStat(''), undefined);
+  });
+});
+
+describe('/proc/net/tcp', () => {
+  const text = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1111 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:9C40 0100007F:0BB8 01 00000000:00000000 00:00000000 00000000     0        0 2222 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:9C41 0100007F:0BB8 06 00000000:00000000 03:00000A2B 00000000     0        0 0 3 0000000000000000
+`;
+  it('parses state and inode of every socket', () => {
+    assert.deepEqual(parseProcNetTcp(text), [
+      { state: 'listen', inode: 1111 },
+      { state: 'established', inode: 2222 },
+      { state: 'time_wait', inode: 0 },
+    ]);
+  });
+  it('reads socket inodes from fd links only', () => {
+    assert.equal(socketInode('socket:[98765]'), 98765);
+    assert.equal(socketInode('pipe:[1]'), undefined);
+    assert.equal(socketInode('/dev/null'), undefined);
+  });
+});
