@@ -30,6 +30,7 @@ export class SupervisorCollector implements Collector {
   private readonly cpu = new Map<string, CpuHighWater>();
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
+  private lastUp: boolean | undefined;
   private stopping = new AbortController();
 
   constructor(
@@ -69,10 +70,14 @@ export class SupervisorCollector implements Collector {
     try {
       snap = await this.client.snapshot(ctx.signal);
     } catch (err) {
-      ctx.log.warn('supervisord did not answer', { err: describeError(err) });
+      // Said once at warn when it goes away, then at debug: a down supervisord must not flood the log.
+      ctx.log.log(this.lastUp === false ? 'debug' : 'warn', 'supervisord did not answer', { err: describeError(err) });
+      this.lastUp = false;
       up({}, 0);
       return b.build(); // no per-service series: nothing stale survives supervisord going away
     }
+    if (this.lastUp === false) ctx.log.info('supervisord answers again', { url: snap.url });
+    this.lastUp = true;
     up({}, 1);
     this.restarts.observe(snap.processes);
     b.gauge('hostaudit_supervisor_info', 'supervisord version and identification; value is always 1.', [

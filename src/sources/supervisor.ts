@@ -62,19 +62,19 @@ export class SupervisorClient {
   }
 
   async call(method: string, params: XmlRpcValue[] = [], signal?: AbortSignal): Promise<XmlRpcValue> {
-    let lastErr: unknown;
+    const unreachable: string[] = [];
     for (const url of this.order()) {
       try {
         const value = await this.callAt(url, method, params, signal);
         this.preferred = url;
         return value;
       } catch (err) {
-        lastErr = err;
         // Only "nobody there" moves on to the next default socket; a real answer (401, fault) does not.
-        if (!(err instanceof UnreachableError)) break;
+        if (!(err instanceof UnreachableError)) throw err instanceof SourceError ? err : new SourceError('supervisor', describeError(err));
+        unreachable.push(err.message.replace(/^supervisor: /, ''));
       }
     }
-    throw lastErr instanceof SourceError ? lastErr : new SourceError('supervisor', describeError(lastErr));
+    throw new SourceError('supervisor', unreachable.join('; '));
   }
 
   /** Everything the exporter needs in one round trip (system.multicall). */
