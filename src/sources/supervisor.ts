@@ -217,7 +217,8 @@ export function parseProcessInfo(v: XmlRpcValue): SupervisorProcess[] {
       group: str(p.group),
       name: str(p.name),
       description: str(p.description),
-      state: PROCESS_STATES[code] ?? str(p.statename) ?? 'UNKNOWN',
+      // A code this exporter does not know (a future supervisor) is UNKNOWN, so the state set keeps exactly one 1.
+      state: PROCESS_STATES[code] ?? 'UNKNOWN',
       start: num(p.start),
       stop: num(p.stop),
       pid: num(p.pid),

@@ -66,6 +66,10 @@ describe('XML-RPC', () => {
   it('maps unknown state codes to UNKNOWN-compatible names', () => {
     const [p] = parseProcessInfo([{ name: 'x', group: 'x', state: 1000, statename: 'UNKNOWN' }]);
     assert.equal(p?.state, 'UNKNOWN');
+    const [q] = parseProcessInfo([{ name: 'x', group: 'x', state: 55, statename: 'NEWSTATE' }]);
+    assert.equal(q?.state, 'UNKNOWN');
+    const [r] = parseProcessInfo([{ name: 'x', group: 'x', state: 200, statename: 'FATAL' }]);
+    assert.equal(r?.state, 'FATAL');
   });
 
   it('throws XmlRpcFault for a fault response', () => {
