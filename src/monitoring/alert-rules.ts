@@ -1,0 +1,213 @@
+// The Prometheus alert rules (SPEC.md "Alerts"), built from the thresholds module so a
+// threshold lives in one place. `npm run generate` writes them to alerts/hostaudit.rules.yml.
+//
+// Every alert's labels are exactly those of SPEC.md's table: each expression aggregates
+// `by (...)` the identifying labels of the series it ranges over (job and instance always),
+// so labels such as `mode`, `state` or `within` never leak into an alert, and the rule adds
+// only `severity`.
+import { GB, GROWTH, GiB, MiB, PATH_NAMES, THRESHOLDS, type Severity, type ThresholdKey } from './thresholds.js';
+
+/** Where the runbooks live: the README's "Runbooks" section; one anchor per alert. */
+export const RUNBOOK_BASE_URL = 'https://github.com/hostaudit/hostaudit-exporter/blob/main/README.md';
+
+/** The README anchor of an alert's runbook (GitHub's slug of the heading `### ALERT`). */
+export function runbookAnchor(alert: string): string {
+  return alert.toLowerCase();
+}
+
+export function runbookUrl(alert: string): string {
+  return `${RUNBOOK_BASE_URL}#${runbookAnchor(alert)}`;
+}
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: { severity: Severity };
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
+export interface AlertDefinition {
+  key: ThresholdKey;
+  /** The labels the alert carries besides `severity` (SPEC.md's "labels" column). */
+  labels: readonly string[];
+  expr: string;
+  description: string;
+}
+
+/** A number as Prometheus reads it: integers written out in full, no exponent. */
+function num(n: number): string {
+  if (Number.isInteger(n)) return n.toFixed(0);
+  return String(n);
+}
+
+function percent(ratio: number): string {
+  return `${num(Math.round(ratio * 1000) / 10)}%`;
+}
+
+/** Bytes as the audit writes them: GiB/MiB for binary thresholds, GB for decimal ones. */
+export function formatBytes(n: number): string {
+  if (n % GiB === 0 || (n * 2) % GiB === 0) return `${num(n / GiB)} GiB`;
+  if (n % MiB === 0 && n < GiB) return `${num(n / MiB)} MiB`;
+  return `${num(n / GB)} GB`;
+}
+
+function by(labels: readonly string[]): string {
+  return `by (${labels.join(', ')})`;
+}
+
+const SERVICE = ['job', 'instance', 'group', 'name'] as const;
+const PATH = ['job', 'instance', 'name', 'path'] as const;
+const DATABASE = ['job', 'instance', 'database', 'path'] as const;
+const DATABASE_FILE = ['job', 'instance', 'database', 'path', 'file'] as const;
+
+const T = THRESHOLDS;
+const svc = '{{ $labels.group }}/{{ $labels.name }} on {{ $labels.instance }}';
+
+export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
+  {
+    key: 'serviceHighCpu',
+    labels: SERVICE,
+    expr: `sum ${by(SERVICE)} (rate(hostaudit_service_cpu_seconds_total[5m])) > ${num(T.serviceHighCpu.value)}`,
+    description:
+      `${svc} has used {{ $value | humanizePercentage }} of a core (user+system, its whole process tree) ` +
+      `for more than ${T.serviceHighCpu.for}; the threshold is ${percent(T.serviceHighCpu.value)}.`,
+  },
+  {
+    key: 'serviceCpuSaturated',
+    labels: SERVICE,
+    expr: `sum ${by(SERVICE)} (rate(hostaudit_service_cpu_seconds_total[5m])) > ${num(T.serviceCpuSaturated.value)}`,
+    description:
+      `${svc} uses {{ $value | humanizePercentage }} of a core (user+system, its whole process tree); ` +
+      `the threshold is ${percent(T.serviceCpuSaturated.value)}.`,
+  },
+  {
+    key: 'serviceDown',
+    labels: [...SERVICE, 'state'],
+    expr: `max ${by([...SERVICE, 'state'])} (hostaudit_service_state{state=~"FATAL|BACKOFF|EXITED"}) == 1`,
+    description: `${svc} has been in state {{ $labels.state }} for more than ${T.serviceDown.for}.`,
+  },
+  {
+    // increase() extrapolates to the window's edges, so 3 restarts read as 3.2 at a 1m
+    // scrape interval and would fire an alert meant for "more than 3". Restarts are whole
+    // numbers: floor() drops the extrapolation's fraction and leaves the count.
+    key: 'serviceFlapping',
+    labels: SERVICE,
+    expr: `floor(sum ${by(SERVICE)} (increase(hostaudit_service_restarts_total[${GROWTH.flappingWindow}]))) > ${num(T.serviceFlapping.value)}`,
+    description:
+      `${svc} restarted {{ $value }} times in the last ${GROWTH.flappingWindow} ` +
+      `(more than ${num(T.serviceFlapping.value)} is a crash loop).`,
+  },
+  {
+    key: 'supervisorDown',
+    labels: ['job', 'instance'],
+    expr: `min by (job, instance) (hostaudit_supervisor_up) == ${num(T.supervisorDown.value)}`,
+    description:
+      `supervisord on {{ $labels.instance }} has not answered the exporter for ${T.supervisorDown.for} ` +
+      `(hostaudit_supervisor_up = {{ $value }}); no service state is known.`,
+  },
+  {
+    key: 'serviceMemoryHigh',
+    labels: ['job', 'instance'],
+    expr: `sum by (job, instance) (hostaudit_service_resident_memory_bytes) > ${num(T.serviceMemoryHigh.value)}`,
+    description:
+      `The services on {{ $labels.instance }} use {{ $value | humanize1024 }}B of resident memory together; ` +
+      `the threshold is ${formatBytes(T.serviceMemoryHigh.value)} (the audit measured ~1.2 GB).`,
+  },
+  {
+    key: 'logsLarge',
+    labels: PATH,
+    expr: `max ${by(PATH)} (hostaudit_path_bytes{name="${PATH_NAMES.logs}"}) > ${num(T.logsLarge.value)}`,
+    description:
+      `{{ $labels.path }} on {{ $labels.instance }} holds {{ $value | humanize1024 }}B; ` +
+      `the threshold is ${formatBytes(T.logsLarge.value)}.`,
+  },
+  {
+    key: 'logsGrowth',
+    labels: PATH,
+    expr:
+      `max ${by(PATH)} (predict_linear(hostaudit_path_bytes{name="${PATH_NAMES.logs}"}[${GROWTH.logsLookback}], ` +
+      `${num(GROWTH.logsHorizonSeconds)})) > ${num(T.logsGrowth.value)}`,
+    description:
+      `{{ $labels.path }} on {{ $labels.instance }} is predicted to hold {{ $value | humanize }}B within 7 days ` +
+      `(linear fit over ${GROWTH.logsLookback}); the threshold is ${formatBytes(T.logsGrowth.value)}.`,
+  },
+  {
+    key: 'databaseGrowth',
+    labels: DATABASE_FILE,
+    expr:
+      `max ${by(DATABASE_FILE)} (predict_linear(hostaudit_sqlite_bytes{file="main"}[${GROWTH.databaseLookback}], ` +
+      `${num(GROWTH.databaseHorizonSeconds)})) > ${num(T.databaseGrowth.value)} * max ${by(DATABASE_FILE)} (hostaudit_sqlite_bytes{file="main"})`,
+    description:
+      `{{ $labels.database }} ({{ $labels.path }}) on {{ $labels.instance }} is predicted to reach ` +
+      `{{ $value | humanize1024 }}B within 30 days (linear fit over ${GROWTH.databaseLookback}), ` +
+      `more than ${num(T.databaseGrowth.value)} times its current size.`,
+  },
+  {
+    key: 'sqliteWalLarge',
+    labels: DATABASE_FILE,
+    expr: `max ${by(DATABASE_FILE)} (hostaudit_sqlite_bytes{file="wal"}) > ${num(T.sqliteWalLarge.value)}`,
+    description:
+      `The WAL of {{ $labels.database }} ({{ $labels.path }}) on {{ $labels.instance }} is ` +
+      `{{ $value | humanize1024 }}B; the threshold is ${formatBytes(T.sqliteWalLarge.value)}.`,
+  },
+  {
+    key: 'databaseUnreadable',
+    labels: DATABASE,
+    expr: `min ${by(DATABASE)} (hostaudit_sqlite_ok) == ${num(T.databaseUnreadable.value)}`,
+    description:
+      `{{ $labels.path }} on {{ $labels.instance }} has not been a readable SQLite database for ` +
+      `${T.databaseUnreadable.for} (hostaudit_sqlite_ok = {{ $value }}).`,
+  },
+  {
+    key: 'webInterfaceDown',
+    labels: ['job', 'instance', 'probe', 'url'],
+    expr: `min by (job, instance, probe, url) (hostaudit_probe_success) == ${num(T.webInterfaceDown.value)}`,
+    description:
+      `Probe {{ $labels.probe }} ({{ $labels.url }}) from {{ $labels.instance }} has failed for ` +
+      `${T.webInterfaceDown.for} (hostaudit_probe_success = {{ $value }}).`,
+  },
+  {
+    key: 'criticalFileMissing',
+    labels: ['job', 'instance', 'path'],
+    expr: `min by (job, instance, path) (hostaudit_file_present) == ${num(T.criticalFileMissing.value)}`,
+    description:
+      `{{ $labels.path }} on {{ $labels.instance }} has been missing or unreadable for ` +
+      `${T.criticalFileMissing.for} (hostaudit_file_present = {{ $value }}).`,
+  },
+  {
+    key: 'systemSizeRegression',
+    labels: PATH,
+    expr: `max ${by(PATH)} (hostaudit_path_bytes{name="${PATH_NAMES.system}"}) > ${num(T.systemSizeRegression.value)}`,
+    description:
+      `{{ $labels.path }} on {{ $labels.instance }} holds {{ $value | humanize }}B; ` +
+      `the threshold is ${formatBytes(T.systemSizeRegression.value)} (3.8 GB before optimization, 2.1 GB after).`,
+  },
+  {
+    key: 'collectorFailing',
+    labels: ['job', 'instance', 'collector'],
+    expr: `min by (job, instance, collector) (hostaudit_collector_success) == ${num(T.collectorFailing.value)}`,
+    description:
+      `The {{ $labels.collector }} collector of the exporter on {{ $labels.instance }} has failed for ` +
+      `${T.collectorFailing.for} (hostaudit_collector_success = {{ $value }}).`,
+  },
+];
+
+export function alertRule(def: AlertDefinition): AlertRule {
+  const t = THRESHOLDS[def.key];
+  return {
+    alert: t.alert,
+    expr: def.expr,
+    for: t.for,
+    labels: { severity: t.severity },
+    annotations: { summary: t.summary, description: def.description, runbook_url: runbookUrl(t.alert) },
+  };
+}
+
+export interface RuleFile {
+  groups: Array<{ name: string; rules: AlertRule[] }>;
+}
+
+export function ruleFile(): RuleFile {
+  return { groups: [{ name: 'hostaudit', rules: ALERT_DEFINITIONS.map(alertRule) }] };
+}

@@ -1,0 +1,1 @@
+export const DASHBOARDS: Array<{ file: string; build: () => unknown }> = [];
