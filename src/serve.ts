@@ -1,5 +1,6 @@
 // Runs the exporter: collectors, HTTP server, graceful shutdown.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServeOptions } from './cli.js';
 import { createCollectors } from './collectors/index.js';
@@ -8,12 +9,13 @@ import type { Config } from './config.js';
 import { ServeError, describeError } from './errors.js';
 import { SelfMetrics } from './http/exposition.js';
 import { createApp, setReady } from './http/server.js';
+import { BasicAuth, headersMiddleware, loadWebConfig, tlsServerOptions } from './http/web-config.js';
 import { parseListenAddress } from './cli.js';
 import type { Logger } from './log.js';
 import { exporterVersion } from './version.js';
 
 export interface RunningExporter {
-  server: http.Server;
+  server: http.Server | https.Server;
   runner: CollectorRunner;
   address: AddressInfo;
   /** Stops background work and the server; resolves when both have stopped. */
@@ -25,11 +27,25 @@ const SHUTDOWN_GRACE_MS = 1500;
 
 export async function startExporter(opts: ServeOptions, config: Config, log: Logger): Promise<RunningExporter> {
   const version = exporterVersion();
+  // Read and checked before anything starts: a bad web config is exit 2 with nothing running.
+  const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile) : undefined;
+  const before = [];
+  if (web && Object.keys(web.headers).length > 0) before.push(headersMiddleware(web.headers));
+  if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers).middleware());
   const collectors = createCollectors({ config, log });
   const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, log);
-  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version });
-  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, app);
+  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before });
+  // Bounded header size and time (a slow or oversized request cannot hold a connection), checked
+  // every second rather than Node's default 30 s.
+  const limits: http.ServerOptions = {
+    requestTimeout: 30_000,
+    headersTimeout: 10_000,
+    maxHeaderSize: 16 * 1024,
+    connectionsCheckingInterval: 1000,
+  };
+  const server = web?.tls ? https.createServer({ ...limits, ...tlsServerOptions(web.tls) }, app) : http.createServer(limits, app);
   server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 100;
 
   const { host, port } = parseListenAddress(opts.listenAddress);
   await new Promise<void>((resolve, reject) => {
@@ -49,6 +65,8 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     config: config.file ?? 'built-in defaults',
     collectors: collectors.map((c) => c.name).join(','),
     version,
+    tls: web?.tls ? 'on' : 'off',
+    basic_auth: web && web.basicAuthUsers.size > 0 ? 'on' : 'off',
   });
 
   let closing: Promise<void> | undefined;

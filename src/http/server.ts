@@ -33,6 +33,12 @@ export function createApp(opts: AppOptions): express.Express {
       res.set('Allow', 'GET, HEAD').status(405).type('text/plain').send('Method Not Allowed\n');
       return;
     }
+    // No endpoint reads a request body: one that is announced is refused, never buffered,
+    // and the connection is closed so the unread body cannot be taken for the next request.
+    if (req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0) {
+      res.set('Connection', 'close').status(413).type('text/plain').send('Request Entity Too Large\n');
+      return;
+    }
     next();
   });
   for (const mw of opts.before ?? []) app.use(mw);
