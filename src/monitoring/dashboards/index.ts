@@ -1,1 +1,15 @@
-export const DASHBOARDS: Array<{ file: string; build: () => unknown }> = [];
+// The dashboards `npm run generate` writes to dashboards/ (provisioned into Grafana from files).
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { hostAuditDashboard } from './host-audit.js';
+import { serviceDetailDashboard } from './service-detail.js';
+
+export interface DashboardFile {
+  /** File name under dashboards/. */
+  file: string;
+  build: () => dashboard.Dashboard;
+}
+
+export const DASHBOARDS: readonly DashboardFile[] = [
+  { file: 'host-audit.json', build: hostAuditDashboard },
+  { file: 'service-detail.json', build: serviceDetailDashboard },
+];
