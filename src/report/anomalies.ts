@@ -45,7 +45,7 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Ano
     const id = `${s.group}:${s.name}`;
     if (DOWN_STATES.has(s.state)) out.push(anomaly('serviceDown', id, 1, `state ${s.state}`));
     if (s.cpu_percent === null) continue;
-    const cores = s.cpu_percent / 100;
+    const cores = Math.round(s.cpu_percent * 10) / 1000; // percent has one decimal: keep cores exact
     const was = baseServices.get(id)?.cpu_percent;
     const current = `${formatPercent(s.cpu_percent)} of a core${typeof was === 'number' ? ` (${formatPercent(was)} in the baseline)` : ''}`;
     if (cores > THRESHOLDS.serviceCpuSaturated.value) out.push(anomaly('serviceCpuSaturated', id, cores, current));
