@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
+import { loadConfigFile } from '../src/config.js';
 import { THRESHOLDS } from '../src/monitoring/thresholds.js';
 import { ROOT } from './helpers/exporter.js';
 
@@ -151,6 +152,16 @@ describe('docker-compose.yml', () => {
     const bad = compose() as unknown as { services: Record<string, Record<string, unknown>> };
     (bad.services.exporter as Record<string, unknown>).pid_namespace = 'host';
     assert.equal(validate(bad), false);
+  });
+
+  it('ships an example exporter config (hostaudit.example.yml) the exporter accepts', () => {
+    const c = loadConfigFile(path.join(ROOT, 'hostaudit.example.yml'), {});
+    assert.deepEqual(c.supervisor.urls, ['unix:///var/run/supervisor.sock']);
+    assert.deepEqual(
+      c.paths.map((p) => p.name),
+      ['logs', 'data'],
+    );
+    assert.equal(c.probes[0]?.name, 'web');
   });
 
   it('runs the exporter from the Dockerfile with the host PID namespace, read-only mounts and a healthcheck', () => {
