@@ -2,12 +2,16 @@
 // config is empty, so an unconfigured source adds no series and no failing collector.
 import type { Collector, CollectorDeps, CollectorFactory } from './collector.js';
 import { createSupervisorCollector } from './supervisor.js';
+import { createPathsCollector } from './paths.js';
+import { createSqliteCollector } from './sqlite.js';
 import { createProbesCollector } from './probes.js';
 import { createFilesCollector } from './files.js';
 import { createHostCollector } from './host.js';
 
 export const COLLECTOR_FACTORIES: ReadonlyArray<readonly [string, CollectorFactory]> = [
   ['supervisor', createSupervisorCollector],
+  ['paths', createPathsCollector],
+  ['sqlite', createSqliteCollector],
   ['probes', createProbesCollector],
   ['files', createFilesCollector],
   ['host', createHostCollector],

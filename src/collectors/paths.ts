@@ -1,0 +1,137 @@
+// The "paths" collector: size (as `du -sb`), regular files, recently modified files and scan
+// errors of each configured directory. Trees are walked in the background, one path after the
+// other every scan_interval; a scrape only reads the latest results, so it never waits for a
+// walk. Until a path's first scan has finished, that path has no series at all (a 0 would be
+// a lie an alert could fire on).
+import type { PathConfig } from '../config.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { WalkerPool, type ScanResult } from '../sources/dir-scan.js';
+import type { CollectContext, Collector, CollectorDeps } from './collector.js';
+import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+
+const LABELS = ['name', 'path'] as const;
+
+
+interface Latest {
+  result: ScanResult;
+  finishedAt: number;
+}
+
+export class PathsCollector implements Collector {
+  readonly name = 'paths';
+  private readonly latest = new Map<string, Latest>();
+  private readonly pool = new WalkerPool();
+  private loop: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
+  /** Completed scan rounds (tests wait on it). */
+  rounds = 0;
+
+  constructor(
+    private readonly paths: readonly PathConfig[],
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.pool.close();
+    await this.loop;
+  }
+
+  /** One round now, outside the interval (the one-shot audit); resolves when collect() has it. */
+  async refresh(signal: AbortSignal): Promise<void> {
+    for (const p of this.paths) {
+      if (signal.aborted) return;
+      await this.scanOne(p);
+    }
+    this.rounds++;
+  }
+
+  /** Scans every path in turn, then sleeps until the next round is due. */
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const roundStart = Date.now();
+      for (const p of this.paths) {
+        if (signal.aborted) return;
+        await this.scanOne(p);
+      }
+      this.rounds++;
+      const wait = roundStart + this.intervalMs - Date.now();
+      if (wait <= 0) {
+        // The walk takes longer than scan_interval: go on, but let the event loop breathe.
+        this.log.debug('path scans take longer than scan_interval', { ms: Date.now() - roundStart });
+      }
+      await sleep(Math.max(wait, 10), signal);
+    }
+  }
+
+  private async scanOne(p: PathConfig): Promise<void> {
+    const now = Date.now();
+    try {
+      const result = await this.pool.scan({ root: p.path, modifiedSince: p.modifiedWithin.map((w) => now - w.ms) });
+      this.latest.set(p.name, { result, finishedAt: Date.now() });
+      if (result.errors > 0) {
+        this.log.debug('path scan had errors', { name: p.name, errors: result.errors, first: result.errorSamples.join('; ') });
+      }
+    } catch (err) {
+      // A crashed or cancelled walk: the previous result stays (its timestamp shows its age).
+      if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: p.name, path: p.path, err: describeError(err) });
+    }
+  }
+
+  async collect(_ctx: CollectContext): Promise<MetricFamily[]> {
+    const b = new FamilyBuilder();
+    const bytes = b.gauge(
+      'hostaudit_path_bytes',
+      'Apparent size of the tree as `du -sb` gives it: each inode once, symlinks not followed, directories included.',
+      LABELS,
+    );
+    const files = b.gauge('hostaudit_path_files', 'Regular files in the tree.', LABELS);
+    const modified = b.gauge(
+      'hostaudit_path_files_modified',
+      'Regular files modified within each configured window before the scan started.',
+      [...LABELS, 'within'],
+    );
+    const errors = b.gauge('hostaudit_path_scan_errors', 'Entries that could not be read in the last scan.', LABELS);
+    const last = b.gauge('hostaudit_path_last_scan_timestamp_seconds', 'Unix time the last scan finished.', LABELS);
+    const duration = b.gauge('hostaudit_path_scan_duration_seconds', 'How long the last scan took.', LABELS);
+    for (const p of this.paths) {
+      const l = this.latest.get(p.name);
+      if (!l) continue; // not scanned yet
+      const labels = { name: p.name, path: p.path };
+      const r = l.result;
+      errors(labels, r.errors);
+      last(labels, l.finishedAt / 1000);
+      duration(labels, r.durationMs / 1000);
+      if (!r.ok) continue; // the root itself is missing or unreadable: no size to report
+      bytes(labels, r.bytes);
+      files(labels, r.files);
+      p.modifiedWithin.forEach((w, i) => modified({ ...labels, within: w.label }, r.filesModified[i] ?? 0));
+    }
+    return b.build();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    t.unref();
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export function createPathsCollector(deps: CollectorDeps): Collector | undefined {
+  if (deps.config.paths.length === 0) return undefined;
+  return new PathsCollector(deps.config.paths, deps.config.scanIntervalMs, deps.log);
+}

@@ -1,0 +1,6 @@
+// The "sqlite" collector (in progress).
+import type { Collector, CollectorDeps } from './collector.js';
+
+export function createSqliteCollector(_deps: CollectorDeps): Collector | undefined {
+  return undefined;
+}
