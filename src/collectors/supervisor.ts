@@ -9,7 +9,7 @@ import {
   treeUsage,
   type TreeUsage,
 } from '../sources/proc-tree.js';
-import { logFileBytes } from '../sources/service-logs.js';
+import { logFileBytesSync } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
@@ -128,9 +128,7 @@ export class SupervisorCollector implements Collector {
       ctx.log.warn('reading /proc failed', { err: describeError(err) });
     }
 
-    const logSizes = await Promise.all(
-      snap.processes.map(async (p) => [await logFileBytes(p.stdoutLogfile), await logFileBytes(p.stderrLogfile)] as const),
-    );
+    const logSizes = snap.processes.map((p) => [logFileBytesSync(p.stdoutLogfile), logFileBytesSync(p.stderrLogfile)] as const);
 
     const live = new Set<string>();
     snap.processes.forEach((p, i) => {
@@ -187,6 +185,7 @@ export class SupervisorCollector implements Collector {
       const u = treeUsage(table, p.pid);
       usage.set(p, u);
       if (!u) continue; // exited between supervisor's answer and our read: skipped, not an error
+      if (u.socketInodes.size === 0) continue; // no socket at all: no TCP table to read for it
       const ns = netNamespace(p.pid) ?? 'self';
       let tcp = byNs.get(ns);
       if (!tcp) {

@@ -77,6 +77,31 @@ export class SelfMetrics {
   }
 }
 
+const rendered = new WeakMap<object, Map<ContentType, Promise<string>>>();
+
+/**
+ * render() once per collection and format: every scrape that shares a collection (see
+ * CollectorRunner.collect) shares its text too, so 50 concurrent scrapes cost one render,
+ * not 50. The cache is keyed weakly by the collection, so it goes with it.
+ */
+export function renderOnce(
+  collection: { families: readonly MetricFamily[] },
+  self: SelfMetrics | undefined,
+  contentType: ContentType,
+): Promise<string> {
+  let byType = rendered.get(collection);
+  if (!byType) {
+    byType = new Map();
+    rendered.set(collection, byType);
+  }
+  let text = byType.get(contentType);
+  if (!text) {
+    text = render(collection.families, self, contentType);
+    byType.set(contentType, text);
+  }
+  return text;
+}
+
 export async function render(
   families: readonly MetricFamily[],
   self: SelfMetrics | undefined,

@@ -3,7 +3,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type { CollectorRunner } from '../collectors/run-collectors.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { negotiate, render, type SelfMetrics } from './exposition.js';
+import { negotiate, renderOnce, type SelfMetrics } from './exposition.js';
 import { landingPage } from './landing-page.js';
 
 export interface AppOptions {
@@ -50,9 +50,9 @@ export function createApp(opts: AppOptions): express.Express {
     }
     waiting++;
     try {
-      const { families } = await opts.runner.collect();
+      const collection = await opts.runner.collect();
       const contentType = negotiate(req.get('accept'));
-      const body = await render(families, opts.self, contentType);
+      const body = await renderOnce(collection, opts.self, contentType);
       res.status(200).set('Content-Type', contentType).send(body);
     } catch (err) {
       opts.log.error('scrape failed', { err: describeError(err) });

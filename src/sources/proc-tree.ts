@@ -5,7 +5,7 @@
 // purpose: an async read costs a thread-pool round trip per file (~10x slower for the
 // thousands of tiny files a scrape reads) and the total stays in the low milliseconds.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { parseProcNetTcp, parseProcStat, socketInode, type ProcStat } from './proc-parse.js';
 
 function getconf(name: string, fallback: number): number {
@@ -14,6 +14,33 @@ function getconf(name: string, fallback: number): number {
     return Number.isInteger(n) && n > 0 ? n : fallback;
   } catch {
     return fallback;
+  }
+}
+
+/** One buffer for every /proc read: readFileSync would fstat and allocate per file. */
+let buf = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Reads a whole /proc file as latin1 (procfs reports size 0, so it reads until EOF).
+ * Throws like readFileSync when the file cannot be opened (the process is gone).
+ */
+export function readProcFile(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, len, buf.length - len, null);
+      if (n === 0) break;
+      len += n;
+    }
+    return buf.toString('latin1', 0, len);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -38,7 +65,7 @@ export function readProcessTable(procRoot = '/proc'): ProcessTable {
     if (c < 48 || c > 57) continue;
     let text: string;
     try {
-      text = readFileSync(`${procRoot}/${entry}/stat`, 'latin1');
+      text = readProcFile(`${procRoot}/${entry}/stat`);
     } catch {
       continue; // vanished between readdir and read
     }
@@ -152,7 +179,7 @@ export function readTcpSockets(procRoot = '/proc', pid: number | 'self' = 'self'
   for (const file of ['tcp', 'tcp6']) {
     let text: string;
     try {
-      text = readFileSync(`${procRoot}/${pid}/net/${file}`, 'latin1');
+      text = readProcFile(`${procRoot}/${pid}/net/${file}`);
     } catch {
       continue; // IPv6 disabled, or the process is gone
     }
