@@ -1,6 +1,119 @@
-// The "sqlite" collector (in progress).
-import type { Collector, CollectorDeps } from './collector.js';
+// The "sqlite" collector: for every database matched by the `databases` globs, the sizes of
+// its main, -wal and -shm files, the header figures (page size, pages, freelist pages), the
+// number of tables and indexes, and whether it is readable at all. Everything is read from
+// the files with plain reads (sources/sqlite-file.ts): no SQLite connection, no lock, nothing
+// written or created beside a database.
+//
+// The globs are expanded in the background every scan_interval (a `**` over a data directory
+// is a directory walk; a scrape must not pay for it). The databases found are read on every
+// scrape: a header and the new part of a WAL are a few reads per database, so sizes and page
+// counts are as fresh as the scrape.
+import path from 'node:path';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { expandGlobs } from '../sources/sqlite-glob.js';
+import { SqliteReader, type SqliteReading } from '../sources/sqlite-file.js';
+import type { CollectContext, Collector, CollectorDeps } from './collector.js';
+import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
-export function createSqliteCollector(_deps: CollectorDeps): Collector | undefined {
-  return undefined;
+const LABELS = ['database', 'path'] as const;
+
+export class SqliteCollector implements Collector {
+  readonly name = 'sqlite';
+  private readonly reader = new SqliteReader();
+  private files: string[] = [];
+  private firstGlob: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private globbing = false;
+  /** Problems already logged, so an unreadable database is said once, not every scrape. */
+  private readonly reported = new Map<string, string>();
+
+  constructor(
+    private readonly globs: readonly string[],
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.firstGlob ??= this.expand();
+    this.timer ??= setInterval(() => void this.expand(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Re-evaluates the globs now (the one-shot audit; tests). */
+  async refresh(_signal?: AbortSignal): Promise<void> {
+    await this.expand();
+  }
+
+  private async expand(): Promise<void> {
+    if (this.globbing) return;
+    this.globbing = true;
+    try {
+      this.files = await expandGlobs(this.globs);
+      this.reader.retain(new Set(this.files));
+    } catch (err) {
+      this.log.warn('expanding databases globs failed', { err: describeError(err) });
+    } finally {
+      this.globbing = false;
+    }
+  }
+
+  async collect(_ctx: CollectContext): Promise<MetricFamily[]> {
+    // Before start() (or before the first expansion finished) the list is taken now.
+    await (this.firstGlob ??= this.expand());
+    const readings = await Promise.all(this.files.map((f) => this.reader.read(f)));
+    const b = new FamilyBuilder();
+    const bytes = b.gauge(
+      'hostaudit_sqlite_bytes',
+      'Size of the database main file and, when present, its -wal and -shm files.',
+      [...LABELS, 'file'],
+    );
+    const pageSize = b.gauge('hostaudit_sqlite_page_size_bytes', 'Page size from the database header.', LABELS);
+    const pages = b.gauge('hostaudit_sqlite_pages', 'Pages in the database (as PRAGMA page_count, WAL included).', LABELS);
+    const free = b.gauge('hostaudit_sqlite_freelist_pages', 'Unused pages on the freelist (as PRAGMA freelist_count).', LABELS);
+    const tables = b.gauge('hostaudit_sqlite_tables', "Tables in the schema (SQLite's internal sqlite_* tables excluded).", LABELS);
+    const indexes = b.gauge('hostaudit_sqlite_indexes', "Indexes in the schema (SQLite's automatic sqlite_* indexes excluded).", LABELS);
+    const ok = b.gauge('hostaudit_sqlite_ok', 'Whether the file is a readable SQLite database (1) or not (0).', LABELS);
+    for (const r of readings) {
+      if (!r) continue; // deleted since the last glob: no series
+      const l = { database: databaseLabel(r.path), path: r.path };
+      bytes({ ...l, file: 'main' }, r.mainBytes);
+      if (r.walBytes !== undefined) bytes({ ...l, file: 'wal' }, r.walBytes);
+      if (r.shmBytes !== undefined) bytes({ ...l, file: 'shm' }, r.shmBytes);
+      ok(l, r.ok ? 1 : 0);
+      this.note(r);
+      if (r.pageSize !== undefined) pageSize(l, r.pageSize);
+      if (r.pages !== undefined) pages(l, r.pages);
+      if (r.freelistPages !== undefined) free(l, r.freelistPages);
+      if (r.tables !== undefined) tables(l, r.tables);
+      if (r.indexes !== undefined) indexes(l, r.indexes);
+    }
+    return b.build();
+  }
+
+  private note(r: SqliteReading): void {
+    const prev = this.reported.get(r.path);
+    if (!r.ok && r.problem !== prev) {
+      this.log.warn('database not readable', { path: r.path, problem: r.problem });
+      this.reported.set(r.path, r.problem ?? '');
+    } else if (r.ok && prev !== undefined) {
+      this.log.info('database readable again', { path: r.path });
+      this.reported.delete(r.path);
+    }
+  }
+}
+
+/** The `database` label: the file name without its extension (btc_price_history.db → btc_price_history). */
+export function databaseLabel(file: string): string {
+  return path.parse(file).name;
+}
+
+export function createSqliteCollector(deps: CollectorDeps): Collector | undefined {
+  if (deps.config.databases.length === 0) return undefined;
+  return new SqliteCollector(deps.config.databases, deps.config.scanIntervalMs, deps.log);
 }
