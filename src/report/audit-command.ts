@@ -20,37 +20,16 @@ import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
 
 /**
- * A collector with background work (the paths scanner) should implement refresh(): do that
- * work once, now, and resolve when collect() returns its results. The audit awaits it
- * instead of starting the collector's interval, so a one-shot report never shows "not
- * scanned yet". (Asked of src/collectors/paths.ts; until it has refresh(), the fallback below
- * starts its background loop and waits for its first completed round.)
+ * A collector with background work (the paths scanner) implements refresh(): do that work
+ * once, now, and resolve when collect() returns its results. The audit awaits it instead of
+ * starting the collector's interval, so a one-shot report never shows "not scanned yet".
  */
 interface Refreshable {
   refresh(signal: AbortSignal): Promise<void>;
 }
 
-/** The paths collector's current shape: a background loop and a count of completed rounds. */
-interface RoundCounting {
-  start(): void;
-  readonly rounds: number;
-}
-
 function isRefreshable(c: Collector): c is Collector & Refreshable {
   return typeof (c as Partial<Refreshable>).refresh === 'function';
-}
-
-function isRoundCounting(c: Collector): c is Collector & RoundCounting {
-  return typeof (c as Partial<RoundCounting>).start === 'function' && typeof (c as Partial<RoundCounting>).rounds === 'number';
-}
-
-/** Runs the collector's background work once and resolves when collect() shows it. */
-async function refreshOnce(c: Collector, signal: AbortSignal): Promise<void> {
-  if (isRefreshable(c)) return c.refresh(signal);
-  if (isRoundCounting(c)) {
-    c.start();
-    while (c.rounds < 1 && !signal.aborted) await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Wraps a collector to note when its reading finished (the moment its CPU counters were read). */
@@ -83,8 +62,8 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
   // Background work (directory scans) runs once, during the CPU sample window.
   const shutdown = new AbortController();
   const refreshing = Promise.all(
-    collectors.map((c) =>
-      refreshOnce(c, shutdown.signal).catch((err: unknown) => log.warn('refresh failed', { collector: c.name, err: describeError(err) })),
+    collectors.filter(isRefreshable).map((c) =>
+      c.refresh(shutdown.signal).catch((err: unknown) => log.warn('refresh failed', { collector: c.name, err: describeError(err) })),
     ),
   );
 
