@@ -9,6 +9,8 @@ import { THRESHOLDS, type ThresholdKey } from './thresholds.js';
 const JOB = 'hostaudit';
 const HOST = 'trading-host:9863';
 const OTHER = 'standby-host:9863';
+/** A host exactly at a threshold: the rules compare with `>`, so it stays silent. */
+const EDGE = 'edge-host:9863';
 
 type Labels = Record<string, string>;
 
@@ -95,8 +97,9 @@ file('serviceHighCpu', '1m', [
       series('hostaudit_service_cpu_seconds_total', { ...SYNC, mode: 'system' }, counter(3.54)),
       series('hostaudit_service_cpu_seconds_total', { ...COORD, mode: 'user' }, counter(12.72)),
       series('hostaudit_service_cpu_seconds_total', { ...COORD, mode: 'system' }, counter(0)),
-      // 39% of a core: just below the threshold.
+      // 39% of a core: just below the threshold; 41%: just above.
       series('hostaudit_service_cpu_seconds_total', { ...WATCHDOG, mode: 'user' }, counter(23.4)),
+      series('hostaudit_service_cpu_seconds_total', { ...MAIN_APP, mode: 'user' }, counter(24.6)),
     ],
     alert_rule_test: [
       check('serviceHighCpu', '10m', []),
@@ -106,6 +109,11 @@ file('serviceHighCpu', '1m', [
           'serviceHighCpu',
           SYNC,
           'kalshi/kalshi_account_sync on trading-host:9863 has used 45.9% of a core (user+system, its whole process tree) for more than 15m; the threshold is 40%.',
+        ),
+        expect(
+          'serviceHighCpu',
+          MAIN_APP,
+          'web/main_app on trading-host:9863 has used 41% of a core (user+system, its whole process tree) for more than 15m; the threshold is 40%.',
         ),
       ]),
     ],
@@ -252,13 +260,15 @@ file('supervisorDown', '1m', [
 const MiB = 2 ** 20;
 file('serviceMemoryHigh', '1m', [
   {
-    name: '1000 MiB + 700 MiB fires after 15m; a host at 1.2 GB does not',
+    name: '1000 MiB + 700 MiB fires after 15m; a host at 1.2 GB and one at exactly 1.5 GiB do not',
     interval: '1m',
     input_series: [
       series('hostaudit_service_resident_memory_bytes', SYNC, `${1000 * MiB}x20`),
       series('hostaudit_service_resident_memory_bytes', COORD, `${700 * MiB}x20`),
       series('hostaudit_service_resident_memory_bytes', svc('kalshi', 'kalshi_account_sync', OTHER), '700000000x20'),
       series('hostaudit_service_resident_memory_bytes', svc('web', 'main_app', OTHER), '500000000x20'),
+      series('hostaudit_service_resident_memory_bytes', svc('kalshi', 'kalshi_account_sync', EDGE), `${1024 * MiB}x20`),
+      series('hostaudit_service_resident_memory_bytes', svc('web', 'main_app', EDGE), `${512 * MiB}x20`),
     ],
     alert_rule_test: [
       check('serviceMemoryHigh', '14m', []),
@@ -275,11 +285,12 @@ file('serviceMemoryHigh', '1m', [
 
 file('logsLarge', '1m', [
   {
-    name: 'logs at 1.25 GiB fire after 15m; logs at 479 MB and a 2 GiB data directory do not',
+    name: 'logs at 1.25 GiB fire after 15m; logs at 479 MB or exactly 1 GiB and a 2 GiB data directory do not',
     interval: '1m',
     input_series: [
       series('hostaudit_path_bytes', LOGS, `${1.25 * 2 ** 30}x20`),
       series('hostaudit_path_bytes', { ...host(OTHER), name: 'logs', path: '/srv/trading/logs' }, '479000000x20'),
+      series('hostaudit_path_bytes', { ...host(EDGE), name: 'logs', path: '/srv/trading/logs' }, `${2 ** 30}x20`),
       series('hostaudit_path_bytes', { ...host(), name: 'data', path: '/srv/trading/data' }, `${2 * 2 ** 30}x20`),
     ],
     alert_rule_test: [
@@ -342,11 +353,12 @@ file('databaseGrowth', '10m', [
 
 file('sqliteWalLarge', '1m', [
   {
-    name: 'an 80 MiB WAL fires after 30m; a 10 MiB WAL and a 100 MiB main file do not',
+    name: 'an 80 MiB WAL fires after 30m; a 10 MiB WAL, an exactly 64 MiB one and a 100 MiB main file do not',
     interval: '1m',
     input_series: [
       series('hostaudit_sqlite_bytes', { ...FILLS, file: 'wal' }, `${80 * MiB}x40`),
       series('hostaudit_sqlite_bytes', { ...BTC, file: 'wal' }, `${10 * MiB}x40`),
+      series('hostaudit_sqlite_bytes', { ...TRADES, file: 'wal' }, `${64 * MiB}x40`),
       series('hostaudit_sqlite_bytes', { ...BTC, file: 'main' }, `${100 * MiB}x40`),
     ],
     alert_rule_test: [
@@ -426,11 +438,12 @@ file('criticalFileMissing', '1m', [
 
 file('systemSizeRegression', '1m', [
   {
-    name: 'the system directory at 4 GB fires after 1h; at 2.1 GB it does not',
+    name: 'the system directory at 4 GB fires after 1h; at 2.1 GB or exactly 3.8 GB it does not',
     interval: '1m',
     input_series: [
       series('hostaudit_path_bytes', SYSTEM, '4000000000x70'),
       series('hostaudit_path_bytes', { ...host(OTHER), name: 'system', path: '/srv/trading' }, '2100000000x70'),
+      series('hostaudit_path_bytes', { ...host(EDGE), name: 'system', path: '/srv/trading' }, '3800000000x70'),
     ],
     alert_rule_test: [
       check('systemSizeRegression', '59m', []),
