@@ -85,6 +85,27 @@ describe('alertmanager/alertmanager.yml', () => {
     });
   }
 
+  it('routes every alert of the rules file by its severity: critical pages, the others go to chat', () => {
+    const doc = yaml<{ groups: Array<{ rules: Array<{ alert: string; labels: { severity: string } }> }> }>(
+      'alerts/hostaudit.rules.yml',
+    );
+    const all = doc.groups.flatMap((g) => g.rules);
+    assert.equal(all.length, 15);
+    for (const r of all) {
+      const want = r.labels.severity === 'critical' ? 'pager' : 'chat';
+      const out = run('amtool', [
+        'config',
+        'routes',
+        'test',
+        `--config.file=${FILE}`,
+        `--verify.receivers=${want}`,
+        `alertname=${r.alert}`,
+        `severity=${r.labels.severity}`,
+      ]);
+      assert.equal(out.status, 0, `${r.alert}: ${out.out}`);
+    }
+  });
+
   it('routes HostAuditServiceHighCPU through its own route, one notification per service', () => {
     const r = run('amtool', ['config', 'routes', 'test', '--tree', `--config.file=${FILE}`, 'alertname=HostAuditServiceHighCPU', 'severity=warning']);
     assert.equal(r.status, 0, r.out);
