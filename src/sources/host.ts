@@ -2,10 +2,11 @@
 //
 // procfs reads are synchronous on purpose (see proc-tree.ts): they are served from kernel
 // memory and a scrape reads hundreds of tiny files.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import si from 'systeminformation';
 import { parseProcNetTcp, TCP_STATES } from './proc-parse.js';
+import { readProcFile } from './proc-tree.js';
 
 /**
  * Whether a process whose name (comm) or argv[0] base name is `candidate` counts as `name`.
@@ -26,12 +27,16 @@ export function argv0Basename(cmdline: string): string {
 }
 
 /** The comm field of /proc/PID/stat: between the first '(' and the last ')'. */
-function commOf(stat: string): { comm: string; state: string } | undefined {
+function commOf(stat: string): { comm: string; state: string; ppid: number } | undefined {
   const open = stat.indexOf('(');
   const close = stat.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  return { comm: stat.slice(open + 1, close), state: stat.charAt(close + 2) };
+  const ppidEnd = stat.indexOf(' ', close + 4);
+  return { comm: stat.slice(open + 1, close), state: stat.charAt(close + 2), ppid: Number(stat.slice(close + 4, ppidEnd)) };
 }
+
+/** kthreadd (pid 2) and its children are kernel threads: no argv, so no cmdline to read. */
+const KTHREADD = 2;
 
 /**
  * Live (non-zombie) processes matching each name, by comm or argv[0] base name. A process
@@ -44,20 +49,21 @@ export function countProcesses(names: readonly string[], procRoot = '/proc'): Ma
   for (const entry of readdirSync(procRoot)) {
     const c = entry.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    let st: { comm: string; state: string } | undefined;
+    let st: ReturnType<typeof commOf>;
     try {
-      st = commOf(readFileSync(`${procRoot}/${entry}/stat`, 'latin1'));
+      st = commOf(readProcFile(`${procRoot}/${entry}/stat`));
     } catch {
       continue; // exited between readdir and read
     }
     if (!st || st.state === 'Z') continue;
-    let argv0: string | undefined; // read only when comm alone does not decide
+    // argv[0] is read only when comm alone does not decide, and never for kernel threads.
+    let argv0: string | undefined = st.ppid === KTHREADD || entry === String(KTHREADD) ? '' : undefined;
     for (const n of names) {
       let hit = nameMatches(n, st.comm);
       if (!hit) {
         if (argv0 === undefined) {
           try {
-            argv0 = argv0Basename(readFileSync(`${procRoot}/${entry}/cmdline`, 'latin1'));
+            argv0 = argv0Basename(readProcFile(`${procRoot}/${entry}/cmdline`));
           } catch {
             argv0 = '';
           }
@@ -93,7 +99,7 @@ export function readHostTcp(procRoot = '/proc'): { counts: Map<string, number>; 
     const texts: string[] = [];
     for (const f of ['tcp', 'tcp6']) {
       try {
-        texts.push(readFileSync(`${dir}/${f}`, 'latin1'));
+        texts.push(readProcFile(`${dir}/${f}`));
       } catch {
         // tcp6 is absent when IPv6 is disabled; tcp alone then
       }
