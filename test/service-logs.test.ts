@@ -50,7 +50,7 @@ describe('service log bytes with supervisor rotation', () => {
         {
           name: 'chatty',
           command: `${PYTHON} -u ${script} 20000 ${doneFlag}`,
-          options: { stdout_logfile_maxbytes: String(MAX_BYTES), stdout_logfile_backups: String(BACKUPS) },
+          options: { stdout_logfile_maxbytes: String(MAX_BYTES), stdout_logfile_backups: String(BACKUPS), autostart: 'false' },
         },
         { name: 'quiet', command: `${PYTHON} -u ${script} 0 ${path.join(dir, 'quiet-done')}`, options: { stdout_logfile: 'NONE' } },
       ],
@@ -69,6 +69,9 @@ describe('service log bytes with supervisor rotation', () => {
     const out = path.join(sv.logDir, 'chatty.out.log');
     const err = path.join(sv.logDir, 'chatty.err.log');
     const l = { group: 'kalshi', name: 'chatty' };
+    // Started only now, so it rotates while the test watches.
+    assert.equal(existsSync(`${out}.1`), false);
+    sv.ctl('start', 'kalshi:chatty');
     // While the program writes, scrapes keep answering with a plausible figure.
     let scrapes = 0;
     let sawBackup = false;
