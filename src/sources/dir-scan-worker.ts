@@ -1,7 +1,19 @@
 // A walker thread of WalkerPool (dir-scan.ts): for each scan, walks the directories it is
 // given, hands one back when another walker is idle, and posts its counts when told to finish.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { Walker, type FromWorker, type ToWorker } from './dir-scan.js';
+import { Walker, WALKER_NICE, type FromWorker, type ToWorker } from './dir-scan.js';
+
+// A walk is background work: this thread alone runs at a lower priority, so the exporter's
+// event loop (scrapes) and the host's own services win the CPU when they need it. On Linux
+// setpriority(PRIO_PROCESS, tid) applies to one thread; /proc/thread-self names this one.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid > 0) setPriority(tid, WALKER_NICE);
+} catch {
+  // not Linux, or no /proc: the walk runs at normal priority
+}
 
 let walker: Walker | undefined;
 let hungry: Int32Array<ArrayBufferLike> = new Int32Array(1);

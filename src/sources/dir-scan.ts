@@ -240,6 +240,9 @@ export type FromWorker =
   | { type: 'idle'; rootFailed?: boolean }
   | { type: 'result'; counts: PartialCounts };
 
+/** Niceness of walker threads (main thread unchanged): scrapes and the host's services come first. */
+export const WALKER_NICE = 10;
+
 /** Walkers per scan: two share the work well; more only contend for the same disk. */
 export function defaultWalkers(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
