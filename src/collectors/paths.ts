@@ -120,6 +120,7 @@ export class PathsCollector implements Collector {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve(); // an abort listener added now would never fire
     const t = setTimeout(done, ms);
     t.unref();
     function done(): void {

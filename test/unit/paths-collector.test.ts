@@ -1,0 +1,72 @@
+// The paths collector's states: nothing before the first walk, figures after refresh(), a
+// missing root, and stop() while a walk runs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PathsCollector } from '../../src/collectors/paths.js';
+import type { MetricFamily } from '../../src/collectors/metric-family.js';
+import { silentLogger } from '../../src/log.js';
+import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
+
+const ctx = { signal: new AbortController().signal, log: silentLogger };
+
+function samples(fams: MetricFamily[], name: string): MetricFamily['samples'] {
+  return fams.find((f) => f.name === name)?.samples ?? [];
+}
+
+describe('PathsCollector', () => {
+  let dir: string;
+  before(() => {
+    dir = makeTmpDir('hostaudit-pathsc-');
+    mkdirSync(path.join(dir, 'tree', 'sub'), { recursive: true });
+    writeFileSync(path.join(dir, 'tree', 'sub', 'a.log'), 'x'.repeat(5000));
+    writeFileSync(path.join(dir, 'tree', 'b.log'), 'y'.repeat(300));
+  });
+  after(() => removeTmpDir(dir));
+
+  it('serves no path series before the first walk, then the walk, labelled by name and path', async () => {
+    const tree = path.join(dir, 'tree');
+    const c = new PathsCollector(
+      [
+        { name: 'logs', path: tree, modifiedWithin: [{ label: '10m', ms: 600_000 }] },
+        { name: 'gone', path: path.join(dir, 'nope'), modifiedWithin: [] },
+      ],
+      3_600_000,
+      silentLogger,
+    );
+    try {
+      const before = await c.collect(ctx);
+      for (const f of before) assert.deepEqual(f.samples, [], `${f.name} before the first walk`);
+      assert.ok(before.some((f) => f.name === 'hostaudit_path_bytes'), 'families are declared');
+      await c.refresh(new AbortController().signal);
+      assert.equal(c.rounds, 1);
+      const fams = await c.collect(ctx);
+      const du = Number(spawnSync('du', ['-sb', tree], { encoding: 'utf8' }).stdout.split('\t')[0]);
+      assert.deepEqual(samples(fams, 'hostaudit_path_bytes'), [{ labels: { name: 'logs', path: tree }, value: du }]);
+      assert.deepEqual(samples(fams, 'hostaudit_path_files'), [{ labels: { name: 'logs', path: tree }, value: 2 }]);
+      assert.deepEqual(samples(fams, 'hostaudit_path_files_modified'), [{ labels: { name: 'logs', path: tree, within: '10m' }, value: 2 }]);
+      assert.deepEqual(
+        samples(fams, 'hostaudit_path_scan_errors').map((s) => [s.labels.name, s.value]),
+        [
+          ['logs', 0],
+          ['gone', 1],
+        ],
+      );
+      assert.equal(samples(fams, 'hostaudit_path_bytes').filter((s) => s.labels.name === 'gone').length, 0);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('stop() ends the background loop promptly', async () => {
+    const c = new PathsCollector([{ name: 't', path: path.join(dir, 'tree'), modifiedWithin: [] }], 3_600_000, silentLogger);
+    c.start();
+    const t0 = Date.now();
+    await c.stop();
+    assert.ok(Date.now() - t0 < 5000);
+    // After stop, a scrape still answers (with whatever finished before).
+    await c.collect(ctx);
+  });
+});
