@@ -162,15 +162,26 @@ describe('audit command', () => {
         await sleep(100);
         m = await exp.scrape();
       }
-      const t0 = performance.now();
-      const auditRun = runCli(['audit', `--config.file=${configFile}`, '--format=json', '--sample=3s']);
-      const m0 = await exp.scrape();
-      await sleep(3000);
-      const m1 = await exp.scrape();
-      const dt = (performance.now() - t0) / 1000;
+      // Scrape once a second while the audit runs, to take the exporter's CPU rate over the
+      // same window as the audit's (its start-up time under load is unknown beforehand).
+      const scrapes: Array<{ at: number; m: ParsedSample[] }> = [];
+      let auditDone = false;
+      const auditRun = runCli(['audit', `--config.file=${configFile}`, '--format=json', '--sample=3s']).finally(() => {
+        auditDone = true;
+      });
+      while (!auditDone) {
+        scrapes.push({ at: Date.now(), m: await exp.scrape() });
+        await sleep(1000);
+      }
       const run = await auditRun;
       assert.equal(run.stderr.includes('internal error'), false, run.stderr);
       const r = parseReport(run.stdout);
+      const windowEnd = Date.parse(r.generated_at);
+      const windowStart = windowEnd - r.sample_seconds * 1000;
+      const before = [...scrapes].reverse().find((x) => x.at <= windowStart) ?? scrapes[0];
+      const after = scrapes.find((x) => x.at >= windowEnd) ?? scrapes[scrapes.length - 1];
+      assert.ok(before && after && after.at > before.at, 'scrapes around the audit window');
+      const [m0, m1, dt] = [before.m, after.m, (after.at - before.at) / 1000];
       m = m1;
 
       assert.equal(r.schema, 'hostaudit-audit/1');

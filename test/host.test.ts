@@ -81,7 +81,8 @@ describe('host collector', () => {
         ...(await openConnections('127.0.0.1', (server4.address() as net.AddressInfo).port, n4)),
         ...(has6 ? await openConnections('::1', (server6.address() as net.AddressInfo).port, n6) : []),
       ];
-      while (accepted.length < n4 + n6) await sleep(20);
+      for (let i = 0; i < 500 && accepted.length < n4 + n6; i++) await sleep(20);
+      assert.equal(accepted.length, n4 + n6, 'server accepted every connection');
       const during = await collect();
       // both ends of a loopback connection are sockets of this host
       const opened = tcp(during, 'established') - tcp(before, 'established');
