@@ -5,7 +5,7 @@
 // predictions need an earlier report (--baseline) to measure a rate. Flapping (restarts
 // within 15 minutes) needs a history a single run does not have and is left to the alert.
 import { PATH_NAMES, THRESHOLDS, type Severity, type ThresholdKey } from '../monitoring/thresholds.js';
-import { formatBytes, formatPercent, formatThresholdValue } from './format.js';
+import { formatBytes, formatDurationShort, formatPercent, formatThresholdValue } from './format.js';
 import type { Anomaly, AuditReport, Status } from './model.js';
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -56,6 +56,8 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Ano
     out.push(anomaly('serviceMemoryHigh', 'all services', mem, `${formatBytes(mem)} resident, all services together`));
   }
 
+  // The alerts predict over 6 h of samples; a baseline is one earlier point at any age, so the
+  // report says how old it is and the reader weighs a prediction from a short gap.
   const dt = secondsSinceBaseline(report, baseline);
   const basePaths = new Map((baseline?.storage?.paths ?? []).map((p) => [p.name, p]));
   for (const p of report.storage.paths) {
@@ -68,7 +70,7 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Ano
     if (p.name === PATH_NAMES.logs && dt !== undefined && typeof was === 'number' && p.bytes > was) {
       const predicted = p.bytes + ((p.bytes - was) / dt) * 7 * DAY;
       if (predicted > THRESHOLDS.logsGrowth.value) {
-        out.push(anomaly('logsGrowth', p.name, predicted, `${formatBytes(p.bytes)}, up from ${formatBytes(was)}; at this rate ${formatBytes(predicted)} in 7 days`));
+        out.push(anomaly('logsGrowth', p.name, predicted, `${formatBytes(p.bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 7 days`));
       }
     }
     if (p.name === PATH_NAMES.system && p.bytes > THRESHOLDS.systemSizeRegression.value) {
@@ -87,7 +89,7 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Ano
       const predicted = d.main_bytes + ((d.main_bytes - was) / dt) * 30 * DAY;
       const ratio = predicted / d.main_bytes;
       if (ratio >= THRESHOLDS.databaseGrowth.value) {
-        out.push(anomaly('databaseGrowth', d.path, ratio, `${d.database}: ${formatBytes(d.main_bytes)}, up from ${formatBytes(was)}; at this rate ${formatBytes(predicted)} in 30 days`));
+        out.push(anomaly('databaseGrowth', d.path, ratio, `${d.database}: ${formatBytes(d.main_bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 30 days`));
       }
     }
   }

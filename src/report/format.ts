@@ -65,7 +65,7 @@ export function formatThresholdValue(value: number, unit: string): string {
     case 'bytes':
       return formatBytes(value);
     case 'ratio':
-      return `×${value.toFixed(2).replace(/\.?0+$/, '')}`;
+      return `×${value >= 10 ? Math.round(value) : value.toFixed(2).replace(/\.?0+$/, '')}`;
     default:
       return String(value);
   }

@@ -102,7 +102,8 @@ function servicesSection(r: AuditReport): string[] {
       // Changes worth a line: at least a fifth, and at least one point of a core.
       if (Math.abs(cpu.change_percent) < 20 || Math.abs(cpu.now - cpu.baseline) < 1) continue;
       const better = cpu.now < cpu.baseline;
-      key.push(`- ${better ? OK : WARN} **${id}**: ${formatPercent(cpu.baseline)} → ${formatPercent(cpu.now)} CPU (${better ? `**${formatChange(cpu.baseline, cpu.now).replace('reduction', 'improvement')}**` : `${formatChange(cpu.baseline, cpu.now)}, increased activity`})`);
+      const s = r.services.find((x) => `${x.group}:${x.name}` === id);
+      key.push(`- ${better ? OK : WARN} **${s ? serviceId(s) : id}**: ${formatPercent(cpu.baseline)} → ${formatPercent(cpu.now)} CPU (${better ? `**${formatChange(cpu.baseline, cpu.now).replace('reduction', 'improvement')}**` : `${formatChange(cpu.baseline, cpu.now)}, increased activity`})`);
     }
     if (key.length > 0) out.push('**Key Changes**:', ...key, '');
     return out;
@@ -118,6 +119,12 @@ function servicesSection(r: AuditReport): string[] {
     formatBytes(s.log_bytes),
   ]);
   return [...out, ...table(['Service', 'Group', 'State', 'CPU', 'Memory', 'Processes', 'Uptime', 'Logs'], body), ''];
+}
+
+/** "42 established, 11 time_wait": the non-zero states, largest first. */
+function tcpDetail(tcp: Record<string, number>): string {
+  const states = Object.entries(tcp).filter(([st, n]) => st !== 'listen' && n > 0).sort((a, b) => b[1] - a[1]);
+  return states.length === 0 ? 'none open' : states.map(([st, n]) => `${n} ${st}`).join(', ');
 }
 
 function healthSection(r: AuditReport): string[] {
@@ -142,7 +149,7 @@ function healthSection(r: AuditReport): string[] {
   rows.push([
     '**Network Connections**',
     n === null ? '— Unknown' : `${OK} Active`,
-    n === null ? 'TCP tables not readable' : `${n} ${n === 1 ? 'connection' : 'connections'} (${r.host.tcp.established ?? 0} established, ${r.host.tcp.listen ?? 0} listening sockets not counted)`,
+    n === null ? 'TCP tables not readable' : `${n} ${n === 1 ? 'connection' : 'connections'} (${tcpDetail(r.host.tcp)}; ${r.host.tcp.listen ?? 0} listening sockets not counted)`,
   ]);
   const files = r.health.critical_files;
   const missing = files.filter((f) => !f.present);

@@ -195,7 +195,7 @@ describe('renderers', () => {
       assert.ok(md.includes(heading), heading);
     }
     assert.match(md, /\| \*\*Supervisor Services\*\* \| ✅ All Running \| 2\/2 services active \|/);
-    assert.match(md, /\| \*\*Network Connections\*\* \| ✅ Active \| 91 connections/);
+    assert.match(md, /\| \*\*Network Connections\*\* \| ✅ Active \| 91 connections \(80 established, 11 time_wait; 5 listening sockets not counted\) \|/);
     assert.match(md, /- \*\*logs files modified \(1h\)\*\*: 22 files/);
     assert.match(md, /Total System: 2\.1GB\n├── logs: 479MB\n├── data: 404MB\n└── Other: 1\.2GB/);
     assert.match(md, /- \*\*Recommendation\*\*: Monitor for sustained high usage/);
