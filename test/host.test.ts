@@ -137,13 +137,14 @@ describe('host collector', () => {
     // a name longer than comm's 15 characters matches through argv[0]
     const long = `${tag}_unified_production_coordinator`;
     start(link(long));
-    await sleep(300);
+    // spawn() returns once exec has happened (libuv waits for it), so comm and argv are final.
+    await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
     const fams = await collect([`${tag}svc`, long, `${tag}absent`]);
     assert.equal(sample(fams, 'hostaudit_host_processes', { name: `${tag}svc` }), 6);
     assert.equal(sample(fams, 'hostaudit_host_processes', { name: long }), 1);
     assert.equal(sample(fams, 'hostaudit_host_processes', { name: `${tag}absent` }), 0);
-    for (const c of children.splice(0)) c.kill('SIGKILL');
-    await sleep(300);
+    // Once Node has seen them exit they are gone (or zombies, which are not counted).
+    await Promise.all(children.splice(0).map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGKILL')))));
     const after = await collect([`${tag}svc`]);
     assert.equal(sample(after, 'hostaudit_host_processes', { name: `${tag}svc` }), 0);
   });

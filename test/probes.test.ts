@@ -137,8 +137,6 @@ describe('probes and critical files', () => {
     assert.match(by.get('loop')?.reason ?? '', /redirect loop/);
     assert.match(by.get('too_many_hops')?.reason ?? '', /more than 10 redirects/);
     assert.match(by.get('tls_untrusted')?.reason ?? '', /self[- ]signed/i);
-    // the slow probe stopped at its own timeout, not the server's 4 s
-    assert.ok((by.get('slow')?.durationSeconds ?? 99) < 3.5);
     // credentials are used but never shown
     assert.equal(by.get('auth')?.url, `http://127.0.0.1:${new URL(base).port}/auth`);
     assert.equal(debug.filter((l) => l.includes(SECRET)).length, 0);
