@@ -177,7 +177,8 @@ describe('audit command', () => {
       assert.equal(run.stderr.includes('internal error'), false, run.stderr);
       const r = parseReport(run.stdout);
       const windowEnd = Date.parse(r.generated_at);
-      const windowStart = windowEnd - r.sample_seconds * 1000;
+      assert.ok(r.cpu_window_seconds !== null && r.cpu_window_seconds > 2.9, `window ${r.cpu_window_seconds}`);
+      const windowStart = windowEnd - r.cpu_window_seconds * 1000;
       const before = [...scrapes].reverse().find((x) => x.at <= windowStart) ?? scrapes[0];
       const after = scrapes.find((x) => x.at >= windowEnd) ?? scrapes[scrapes.length - 1];
       assert.ok(before && after && after.at > before.at, 'scrapes around the audit window');

@@ -77,6 +77,7 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
     await new Promise((r) => setTimeout(r, opts.sampleMs));
     await refreshing;
     const generatedAt = new Date();
+    if (timedSupervisor) timedSupervisor.finishedAt = 0; // a failed second reading must not reuse the first's time
     const { families } = await new CollectorRunner(all, config.collectorTimeoutMs, log).collect();
     const t2 = timedSupervisor?.finishedAt || performance.now();
 

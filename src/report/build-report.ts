@@ -143,6 +143,7 @@ export function buildReport(input: BuildInput): AuditReport {
     exporter_version: input.version,
     config_file: input.config.file ?? null,
     sample_seconds: input.sampleSeconds,
+    cpu_window_seconds: input.cpuBefore && input.elapsedSeconds > 0 ? Math.round(input.elapsedSeconds * 100) / 100 : null,
     status: 'healthy',
     storage: { paths, databases, databases_bytes: databases.reduce((a, d) => a + d.bytes, 0) },
     supervisor: {

@@ -83,7 +83,7 @@ function processSection(r: AuditReport): string[] {
 }
 
 function servicesSection(r: AuditReport): string[] {
-  const out = ['### SERVICE PERFORMANCE', '', `CPU is the service's whole process tree over ${r.sample_seconds}s, in percent of one core.`, ''];
+  const out = ['### SERVICE PERFORMANCE', '', `CPU is the service's whole process tree over ${r.cpu_window_seconds ?? r.sample_seconds}s, in percent of one core.`, ''];
   if (r.services.length === 0) return [...out, r.supervisor.up ? 'supervisord has no programs.' : 'supervisord did not answer: no service figures.', ''];
   if (r.baseline) {
     const rows = r.baseline.rows.filter((x) => x.section === 'services');

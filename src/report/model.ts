@@ -90,7 +90,10 @@ export interface AuditReport {
   hostname: string;
   exporter_version: string;
   config_file: string | null;
+  /** --sample as requested. */
   sample_seconds: number;
+  /** Seconds actually between the two supervisor readings the CPU rates are taken over. */
+  cpu_window_seconds: number | null;
   status: Status;
   storage: {
     paths: PathFigure[];

@@ -23,6 +23,7 @@ function report(over: Partial<AuditReport> = {}): AuditReport {
     exporter_version: '0.1.0',
     config_file: null,
     sample_seconds: 5,
+    cpu_window_seconds: 5.01,
     status: 'healthy',
     storage: {
       paths: [
