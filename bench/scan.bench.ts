@@ -71,11 +71,13 @@ async function build(root: string, n: number): Promise<number> {
 
 // ---- the contenders ---------------------------------------------------------------------------
 
-function duBytes(root: string): { ms: number; bytes: number } {
+/** du -sb's wall time, result and CPU time (user+sys, from the shell's `time`). */
+function duBytes(root: string): { ms: number; bytes: number; cpuMs: number } {
   const t0 = performance.now();
-  const r = spawnSync('du', ['-sb', root], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%U %S"; time du -sb "$1"', 'du', root], { encoding: 'utf8' });
   const ms = performance.now() - t0;
-  return { ms, bytes: Number(r.stdout.split('\t')[0]) };
+  const [u, s] = r.stderr.trim().split('\n').pop()?.split(' ').map(Number) ?? [NaN, NaN];
+  return { ms, bytes: Number(r.stdout.split('\t')[0]), cpuMs: ((u ?? NaN) + (s ?? NaN)) * 1000 };
 }
 
 /** The obvious async walk: fs.promises, 64 lstats in flight, each inode once. */
@@ -233,7 +235,10 @@ process.on('SIGINT', () => {
 try {
   console.log(`${cpus()[0]?.model ?? 'cpu'} x${availableParallelism()}, node ${process.version}, trees under ${base}`);
   console.log(`load average at start: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; median of ${RUNS} alternating runs, page cache warmed first\n`);
-  const rows: string[][] = [];
+  // Rows are printed as each size finishes: the 1M tree takes minutes.
+  const header = ['files', 'build', 'du -sb', 'exporter walk (2 threads)', 'ratio', 'CPU du / walk', 'walk, 1 thread', 'async fs.promises', 'get-folder-size'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => '---').join('|')}|`);
   const pool = new WalkerPool();
   let under: UnderScan | undefined;
   for (const n of SIZES) {
@@ -246,18 +251,27 @@ try {
     const walk: number[] = [];
     let duB = 0;
     let walkB = 0;
+    // CPU time (user+sys) too: the machine may be shared, and CPU is what load does not change.
+    const duCpu: number[] = [];
+    const walkCpu: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const d = duBytes(tree);
       du.push(d.ms);
+      duCpu.push(d.cpuMs);
       duB = d.bytes;
       const t0 = performance.now();
+      const c0 = process.cpuUsage(); // every thread of this process, the walkers included
       walkB = (await pool.scan({ root: tree, modifiedSince: [Date.now() - 600_000] })).bytes;
       walk.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      walkCpu.push((c.user + c.system) / 1000);
     }
     if (walkB !== duB) throw new Error(`walk ${walkB} != du ${duB} at ${n} files`);
     let t0 = performance.now();
+    const c1 = process.cpuUsage();
     const one = walkSync({ root: tree, modifiedSince: [] });
     const oneMs = performance.now() - t0;
+    const oneCpu = process.cpuUsage(c1);
     if (one.bytes !== duB) throw new Error(`single-thread walk ${one.bytes} != du ${duB}`);
     let asyncMs = NaN;
     if (n <= 100_000) {
@@ -268,16 +282,18 @@ try {
     const gfs = getFolderSize(tree, n >= 1_000_000 ? 180_000 : 60_000);
     const gfsCell =
       typeof gfs === 'string' ? gfs : `${fmt(gfs.ms)} (${(gfs.ms / median(du)).toFixed(1)}x, peak RSS ${mb(gfs.peakRss)}${gfs.bytes === duB ? '' : ', WRONG SIZE'})`;
-    rows.push([
+    const row = [
       n.toLocaleString('en-US'),
       fmt(buildMs),
       fmt(median(du)),
       fmt(median(walk)),
       (median(walk) / median(du)).toFixed(2),
-      fmt(oneMs),
+      `${fmt(median(duCpu))} / ${fmt(median(walkCpu))}`,
+      `${fmt(oneMs)} (CPU ${fmt((oneCpu.user + oneCpu.system) / 1000)})`,
       Number.isNaN(asyncMs) ? '–' : fmt(asyncMs),
       gfsCell,
-    ]);
+    ];
+    console.log(`| ${row.join(' | ')} |`);
     if (n === Math.max(...SIZES)) {
       under = await exporterUnderScan(base, tree);
       if (under.bytes !== duB) throw new Error(`exporter reported ${under.bytes} bytes, du -sb ${duB}`);
@@ -286,10 +302,6 @@ try {
   }
   await pool.close();
 
-  const header = ['files', 'build', 'du -sb', 'exporter walk (2 threads)', 'ratio', 'walk, 1 thread', 'async fs.promises', 'get-folder-size'];
-  console.log(`| ${header.join(' | ')} |`);
-  console.log(`|${header.map(() => '---').join('|')}|`);
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   if (under) {
     const s = [...under.scrapes].sort((a, b) => a - b);
     const p = (q: number, xs = s): number => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)] as number;
