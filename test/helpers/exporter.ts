@@ -54,7 +54,7 @@ export class Exporter {
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`exporter did not start:\n${e.output}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`exporter did not start within 60 s:\n${e.output}`)), 60_000);
       const check = (): void => {
         const m = /msg=listening address=(\S+?):(\d+)\b/.exec(e.output);
         if (m) {
