@@ -110,7 +110,8 @@ export class SupervisorClient {
   private async callAt(url: string, method: string, params: XmlRpcValue[], signal?: AbortSignal): Promise<XmlRpcValue> {
     let password: string | undefined;
     try {
-      password = readSupervisorPassword(this.cfg, this.env);
+      // Without a username the password is never sent; an unreadable password_file still fails.
+      if (this.cfg.username !== undefined || this.cfg.passwordFile) password = readSupervisorPassword(this.cfg, this.env);
     } catch (err) {
       throw new SourceError('supervisor', `cannot read password_file: ${describeError(err)}`);
     }
