@@ -1,0 +1,317 @@
+// hostaudit-exporter side by side with Debian's prometheus-process-exporter (grouping the
+// same supervised processes) and prometheus-node-exporter, on a generated host the size of the
+// audited one and on a scaled one. Prints markdown tables; --out=FILE also writes JSON.
+//
+//   npm run bench -- exporters [--soak-minutes=10] [--cpu-window=120] [--samples=200]
+//                              [--load-seconds=60] [--only=audited|scaled] [--out=FILE]
+//
+// HOSTAUDIT_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the exporter during the run.
+// The exporter measured is dist/main.js (npm run bench builds it), or HOSTAUDIT_BENCH_MAIN.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pidusage from 'pidusage';
+import { readProcessTable, treeUsage } from '../src/sources/proc-tree.js';
+import { sleep } from '../test/helpers/supervisord.js';
+import { AUDITED, GeneratedHost, SCALED, type HostSpec } from './lib/host.js';
+import {
+  cpuSeconds,
+  get,
+  loadAverage,
+  mb,
+  ms,
+  percentile,
+  rssBytes,
+  startExporter,
+  timedScrape,
+  type RunningExporter,
+} from './lib/measure.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = process.env.HOSTAUDIT_BENCH_MAIN ?? path.join(ROOT, 'dist', 'main.js');
+
+const { values: flags } = parseArgs({
+  options: {
+    'soak-minutes': { type: 'string', default: '10' },
+    'cpu-window': { type: 'string', default: '120' },
+    samples: { type: 'string', default: '200' },
+    'load-seconds': { type: 'string', default: '60' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const SOAK_MIN = Number(flags['soak-minutes']);
+const CPU_WINDOW_S = Number(flags['cpu-window']);
+const SAMPLES = Number(flags.samples);
+const LOAD_S = Number(flags['load-seconds']);
+
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+const note = (s: string): void => void process.stderr.write(`  … ${s}\n`);
+const pct = (x: number): string => `${(x * 100).toFixed(3)} %`;
+
+interface Results {
+  host: string;
+  spec: HostSpec;
+  load: { before: string; after: string };
+  latency: Record<string, { p50: number; p99: number; bytes: number }>;
+  cpuPerScrapeMs: Record<string, number>;
+  cpuShare15s: Record<string, number>;
+  rss: Record<string, number>;
+  load50?: { scrapes: number; errors: number; p50: number; p99: number; rssBefore: number; rssAfter: number };
+  soak?: { minutes: number; scrapes: number; errors: number; rss: number[] };
+  pidusage?: { procReaderMs: number; pidusageMs: number; pids: number };
+}
+
+async function startAll(host: GeneratedHost): Promise<RunningExporter[]> {
+  const hostaudit = await startExporter('hostaudit-exporter', process.execPath, (l) => [
+    // e.g. HOSTAUDIT_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the exporter
+    ...(process.env.HOSTAUDIT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    MAIN,
+    `--web.listen-address=${l}`,
+    `--config.file=${host.hostauditConfig}`,
+    '--log.level=warn',
+  ]);
+  const proc = await startExporter('process-exporter', 'prometheus-process-exporter', (l) => [
+    '-config.path',
+    host.processExporterConfig,
+    '-web.listen-address',
+    l,
+  ]);
+  const node = await startExporter('node-exporter', 'prometheus-node-exporter', (l) => [`--web.listen-address=${l}`]);
+  return [hostaudit, proc, node];
+}
+
+/** Waits until every configured path has been scanned once (the background scan's first round). */
+async function waitForScans(e: RunningExporter, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await fetch(e.url).then((r) => r.text());
+    const scanned = (text.match(/^hostaudit_path_last_scan_timestamp_seconds\{/gm) ?? []).length;
+    if (scanned >= 3 || !/hostaudit_path_/.test(text)) return;
+    if (Date.now() > deadline) throw new Error('paths were not scanned in time');
+    await sleep(1000);
+  }
+}
+
+async function latency(exporters: RunningExporter[], samples: number): Promise<Results['latency']> {
+  const times = new Map<string, number[]>(exporters.map((e) => [e.name, []]));
+  const bytes = new Map<string, number>();
+  for (const e of exporters) for (let i = 0; i < 10; i++) await timedScrape(e.url); // warm-up
+  for (let i = 0; i < samples; i++) {
+    // Round robin, so load from the rest of the machine falls on all three alike.
+    for (const e of exporters) times.get(e.name)?.push(await timedScrape(e.url));
+    await sleep(20);
+  }
+  for (const e of exporters) bytes.set(e.name, (await get(e.url)).bytes);
+  const out: Results['latency'] = {};
+  for (const [name, t] of times) {
+    t.sort((a, b) => a - b);
+    out[name] = { p50: percentile(t, 50), p99: percentile(t, 99), bytes: bytes.get(name) ?? 0 };
+  }
+  return out;
+}
+
+/** CPU per scrape: CPU over `n` spaced scrapes minus the idle rate over the same time. */
+async function cpuPerScrape(e: RunningExporter, n: number): Promise<number> {
+  const pid = e.child.pid as number;
+  const idle0 = cpuSeconds(pid);
+  const t0 = Date.now();
+  await sleep(20_000);
+  const idleRate = (cpuSeconds(pid) - idle0) / ((Date.now() - t0) / 1000);
+  const c0 = cpuSeconds(pid);
+  const t1 = Date.now();
+  for (let i = 0; i < n; i++) {
+    await timedScrape(e.url);
+    await sleep(100);
+  }
+  const elapsed = (Date.now() - t1) / 1000;
+  return ((cpuSeconds(pid) - c0 - idleRate * elapsed) / n) * 1000;
+}
+
+/** CPU share of each exporter over a window with a scrape every 15 s (and the exporter's own 60 s scans). */
+async function cpuShare(exporters: RunningExporter[], windowS: number): Promise<Record<string, number>> {
+  const c0 = new Map(exporters.map((e) => [e.name, cpuSeconds(e.child.pid as number)]));
+  const t0 = Date.now();
+  const end = t0 + windowS * 1000;
+  while (Date.now() < end) {
+    await Promise.all(exporters.map((e) => timedScrape(e.url)));
+    await sleep(Math.min(15_000, Math.max(0, end - Date.now())));
+  }
+  const elapsed = (Date.now() - t0) / 1000;
+  const out: Record<string, number> = {};
+  for (const e of exporters) out[e.name] = (cpuSeconds(e.child.pid as number) - (c0.get(e.name) ?? 0)) / elapsed;
+  return out;
+}
+
+async function load50(e: RunningExporter, seconds: number): Promise<NonNullable<Results['load50']>> {
+  const pid = e.child.pid as number;
+  const rssBefore = rssBytes(pid);
+  const times: number[] = [];
+  let errors = 0;
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (Date.now() < end) {
+        try {
+          times.push(await timedScrape(e.url));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  times.sort((a, b) => a - b);
+  return { scrapes: times.length, errors, p50: percentile(times, 50), p99: percentile(times, 99), rssBefore, rssAfter: rssBytes(pid) };
+}
+
+async function soak(e: RunningExporter, minutes: number): Promise<NonNullable<Results['soak']>> {
+  const pid = e.child.pid as number;
+  const rss = [rssBytes(pid)];
+  let scrapes = 0;
+  let errors = 0;
+  const t0 = Date.now();
+  let nextMinute = t0 + 60_000;
+  const end = t0 + minutes * 60_000;
+  let next = t0;
+  while (Date.now() < end) {
+    next += 100; // 10 scrapes per second, on a fixed schedule
+    try {
+      await timedScrape(e.url);
+      scrapes++;
+    } catch {
+      errors++;
+    }
+    if (Date.now() >= nextMinute) {
+      rss.push(rssBytes(pid));
+      note(`soak: minute ${rss.length - 1}: RSS ${mb(rss[rss.length - 1] as number)}`);
+      nextMinute += 60_000;
+    }
+    await sleep(Math.max(0, next - Date.now()));
+  }
+  if (rss.length < minutes + 1) rss.push(rssBytes(pid));
+  return { minutes, scrapes, errors, rss };
+}
+
+/** pidusage (named by the design) beside the exporter's /proc reader, on the same service trees. */
+async function comparePidusage(host: GeneratedHost): Promise<NonNullable<Results['pidusage']>> {
+  const roots = [...host.sv.status().values()].map((s) => s.pid).filter((p): p is number => typeof p === 'number');
+  const table = readProcessTable();
+  const pids = roots.flatMap((r) => {
+    const out: number[] = [];
+    const stack = [r];
+    while (stack.length) {
+      const p = stack.pop() as number;
+      out.push(p);
+      stack.push(...(table.children.get(p) ?? []));
+    }
+    return out;
+  });
+  const N = 50;
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) {
+    const tbl = readProcessTable();
+    for (const r of roots) treeUsage(tbl, r);
+  }
+  const procReaderMs = Number(process.hrtime.bigint() - t) / 1e6 / N;
+  await pidusage(pids); // its first call primes its history
+  t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) await pidusage(pids);
+  const pidusageMs = Number(process.hrtime.bigint() - t) / 1e6 / N;
+  pidusage.clear();
+  return { procReaderMs, pidusageMs, pids: pids.length };
+}
+
+async function runHost(label: string, spec: HostSpec, full: boolean): Promise<Results> {
+  say(`\n### ${label} host: ${spec.workers ? `${spec.workers} + 12` : '12'} supervised services, ${spec.logFiles.toLocaleString('en')} log files, 11 SQLite databases\n`);
+  const before = loadAverage();
+  const host = await GeneratedHost.create(spec, note);
+  let exporters: RunningExporter[] = [];
+  try {
+    exporters = await startAll(host);
+    const [ha] = exporters as [RunningExporter];
+    const haPid = ha.child.pid as number;
+    await sleep(2000);
+    const rss: Record<string, number> = { afterStart: rssBytes(haPid) };
+    note(`${label}: waiting for the first scans`);
+    await waitForScans(ha, 600_000);
+    note(`${label}: latency, ${SAMPLES} rounds`);
+    const lat = await latency(exporters, SAMPLES);
+    note(`${label}: CPU per scrape`);
+    const perScrape: Record<string, number> = {};
+    for (const e of exporters) perScrape[e.name] = await cpuPerScrape(e, full ? 100 : 50);
+    note(`${label}: CPU share at 15 s scrapes over ${CPU_WINDOW_S} s`);
+    const share = await cpuShare(exporters, CPU_WINDOW_S);
+    rss.afterMeasurements = rssBytes(haPid);
+    const r: Results = {
+      host: label,
+      spec,
+      load: { before, after: '' },
+      latency: lat,
+      cpuPerScrapeMs: perScrape,
+      cpuShare15s: share,
+      rss,
+    };
+    if (full) {
+      note(`${label}: pidusage vs /proc reader`);
+      r.pidusage = await comparePidusage(host);
+      note(`${label}: 50 clients for ${LOAD_S} s`);
+      r.load50 = await load50(ha, LOAD_S);
+      if (SOAK_MIN > 0) {
+        note(`${label}: soak, 10 scrapes/s for ${SOAK_MIN} min`);
+        r.soak = await soak(ha, SOAK_MIN);
+      }
+    }
+    r.load.after = loadAverage();
+    report(r);
+    return r;
+  } finally {
+    for (const e of exporters) await e.stop();
+    await host.destroy();
+  }
+}
+
+function report(r: Results): void {
+  const names = Object.keys(r.latency);
+  const ha = 'hostaudit-exporter';
+  say(`load average before/after: ${r.load.before} / ${r.load.after} (2 cores)\n`);
+  say(`| | ${names.join(' | ')} |`);
+  say(`|---|${names.map(() => '---').join('|')}|`);
+  say(`| scrape p50 | ${names.map((n) => ms(r.latency[n]?.p50 ?? NaN)).join(' | ')} |`);
+  say(`| scrape p99 | ${names.map((n) => ms(r.latency[n]?.p99 ?? NaN)).join(' | ')} |`);
+  say(`| p50 relative to hostaudit | ${names.map((n) => `${((r.latency[n]?.p50 ?? NaN) / (r.latency[ha]?.p50 ?? NaN)).toFixed(2)}×`).join(' | ')} |`);
+  say(`| body size | ${names.map((n) => `${((r.latency[n]?.bytes ?? 0) / 1024).toFixed(0)} KiB`).join(' | ')} |`);
+  say(`| CPU per scrape | ${names.map((n) => ms(r.cpuPerScrapeMs[n] ?? NaN)).join(' | ')} |`);
+  say(`| CPU share, 15 s scrapes | ${names.map((n) => pct(r.cpuShare15s[n] ?? NaN)).join(' | ')} |`);
+  say('');
+  const p50ok = (r.latency[ha]?.p50 ?? Infinity) <= (r.latency['process-exporter']?.p50 ?? 0);
+  say(`- bar: hostaudit p50 ≤ process-exporter p50: ${p50ok ? 'met' : 'MISSED'}`);
+  const share = r.cpuShare15s[ha] ?? Infinity;
+  say(`- bar: CPU ≤ 0.5 % of a core at 15 s scrapes: ${pct(share)} — ${share <= 0.005 ? 'met' : 'MISSED'}`);
+  if (r.spec.workers >= 500) {
+    const p99 = r.latency[ha]?.p99 ?? Infinity;
+    say(`- bar: ${r.spec.workers} processes, scrape p99 ≤ 100 ms: ${ms(p99)} — ${p99 <= 100 ? 'met' : 'MISSED'}`);
+  }
+  say(`- RSS after start ${mb(r.rss.afterStart ?? 0)}, after the measurements ${mb(r.rss.afterMeasurements ?? 0)}`);
+  if (r.pidusage) {
+    say(`- /proc reader (whole table + 12 trees) ${ms(r.pidusage.procReaderMs)} per pass; pidusage on the same ${r.pidusage.pids} pids ${ms(r.pidusage.pidusageMs)} per call`);
+  }
+  if (r.load50) {
+    const l = r.load50;
+    say(`- 50 clients × ${LOAD_S} s: ${l.scrapes} scrapes (${(l.scrapes / LOAD_S).toFixed(0)}/s), ${l.errors} errors, p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, RSS ${mb(l.rssBefore)} → ${mb(l.rssAfter)}`);
+  }
+  if (r.soak) {
+    const s = r.soak;
+    const first = s.rss[1] ?? s.rss[0] ?? 0;
+    const last = s.rss[s.rss.length - 1] ?? 0;
+    const peak = Math.max(...s.rss);
+    say(`- soak ${s.minutes} min at 10 scrapes/s: ${s.scrapes} scrapes, ${s.errors} errors; RSS per minute ${s.rss.map(mb).join(', ')}`);
+    say(`  growth from minute 1 to the end ${(((last - first) / first) * 100).toFixed(1)} % (bar < 5 %: ${last <= first * 1.05 ? 'met' : 'MISSED'}); peak ${mb(peak)} (bar ≤ 80 MB: ${peak <= 80 * 1048576 ? 'met' : 'MISSED'})`);
+  }
+}
+
+const results: Results[] = [];
+say(`exporter: ${MAIN}; node ${process.version}; load average at start ${loadAverage()}`);
+if (!flags.only || flags.only === 'audited') results.push(await runHost('audited', AUDITED, true));
+if (!flags.only || flags.only === 'scaled') results.push(await runHost('scaled', SCALED, false));
+if (flags.out) writeFileSync(flags.out, JSON.stringify(results, null, 2));

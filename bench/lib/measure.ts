@@ -1,0 +1,103 @@
+// Measuring exporters from outside, as Prometheus sees them: scrape latency over a kept-alive
+// connection, CPU time and RSS of the exporter process from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { freePort, sleep } from '../../test/helpers/supervisord.js';
+
+export const CLK_TCK = 100;
+
+export interface RunningExporter {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  output: string;
+  stop(): Promise<void>;
+}
+
+/** Starts an exporter listening on 127.0.0.1:PORT (the flag built by `listen`), waits for /metrics. */
+export async function startExporter(name: string, cmd: string, args: (listen: string) => string[], env: NodeJS.ProcessEnv = {}): Promise<RunningExporter> {
+  const port = await freePort();
+  const child = spawn(cmd, args(`127.0.0.1:${port}`), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const e: RunningExporter = {
+    name,
+    child,
+    url: `http://127.0.0.1:${port}/metrics`,
+    output: '',
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  const keep = (d: Buffer): void => {
+    if (e.output.length < 100_000) e.output += d.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${e.output}`);
+    try {
+      const r = await get(e.url);
+      if (r.status === 200) return e;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not answer on ${e.url}:\n${e.output}`);
+    await sleep(100);
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One GET over a kept-alive connection (as Prometheus scrapes); the body is read fully. */
+export function get(url: string): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, timeout: 30_000 }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Milliseconds for one scrape. Throws on a non-200. */
+export async function timedScrape(url: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const r = await get(url);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 200) throw new Error(`${url} answered ${r.status}`);
+  return ms;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** utime+stime of a process (all its threads), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]) * 1024;
+}
+
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+export const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
+export const ms = (x: number): string => `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`;
