@@ -3,6 +3,7 @@
 // other every scan_interval; a scrape only reads the latest results, so it never waits for a
 // walk. Until a path's first scan has finished, that path has no series at all (a 0 would be
 // a lie an alert could fire on).
+import { lstatSync } from 'node:fs';
 import type { PathConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -21,6 +22,7 @@ interface Latest {
 export class PathsCollector implements Collector {
   readonly name = 'paths';
   private readonly latest = new Map<string, Latest>();
+  private readonly warnedLink = new Set<string>();
   private readonly pool = new WalkerPool();
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
@@ -72,6 +74,14 @@ export class PathsCollector implements Collector {
   }
 
   private async scanOne(p: PathConfig): Promise<void> {
+    if (!this.warnedLink.has(p.name) && isSymlink(p.path)) {
+      // du -sb LINK measures the link, and so do we; almost certainly not what was meant.
+      this.warnedLink.add(p.name);
+      this.log.warn('path is a symlink: measured as the link itself, as du -sb does; configure the directory it points to', {
+        name: p.name,
+        path: p.path,
+      });
+    }
     const now = Date.now();
     try {
       const result = await this.pool.scan({ root: p.path, modifiedSince: p.modifiedWithin.map((w) => now - w.ms) });
@@ -115,6 +125,14 @@ export class PathsCollector implements Collector {
       p.modifiedWithin.forEach((w, i) => modified({ ...labels, within: w.label }, r.filesModified[i] ?? 0));
     }
     return b.build();
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+  } catch {
+    return false; // unreadable: the walk reports it as a scan error
   }
 }
 
