@@ -128,7 +128,9 @@ export async function readWal(fh: FileHandle, size: number, prev: WalState | und
     prev.pageSize === pageSize &&
     prev.end <= size
   ) {
-    st = { ...prev, pages: new Map(prev.pages) };
+    // Updated in place: pages and end change together at each commit frame, so the state is
+    // consistent at every step (and the caller drops it on any error).
+    st = prev;
   } else {
     st = { salt1, salt2, checkpointSeq, pageSize, bigEndian, end: WAL_HEADER, s0: h0, s1: h1, dbPages: undefined, pages: new Map() };
   }
@@ -326,10 +328,13 @@ async function sizeOf(file: string): Promise<number | undefined> {
  */
 export class SqliteReader {
   private readonly wal = new Map<string, WalState>();
+  /** Schema counts by database, with the state they were read at: parsed again only on change. */
+  private readonly schemas = new Map<string, { key: string; counts: SchemaCounts }>();
 
   /** Forgets databases not in `keep` (deleted, or no longer matched by a glob). */
   retain(keep: Set<string>): void {
     for (const k of this.wal.keys()) if (!keep.has(k)) this.wal.delete(k);
+    for (const k of this.schemas.keys()) if (!keep.has(k)) this.schemas.delete(k);
   }
 
   /** undefined when the main file is gone or not a regular file. */
@@ -340,6 +345,7 @@ export class SqliteReader {
       // A checkpoint or a WAL reset between two of our reads can show pages from two moments;
       // one retry from scratch settles it. A second failure is a real problem with the file.
       this.wal.delete(file);
+      this.schemas.delete(file);
       try {
         return await this.readOnce(file);
       } catch (err) {
@@ -398,8 +404,15 @@ export class SqliteReader {
       r.pageSize = pageSize;
       r.pages = pages;
       r.freelistPages = header.freelistPages;
-      const pr = new PageReader(main, walFh, walCommitted?.pages, pageSize, pages, pageSize - header.reserved);
-      const schema = await readSchema(pr);
+      // The schema can only have changed if a transaction committed: the main file's change
+      // counter moves on every commit in rollback mode, the WAL's last commit in WAL mode.
+      const key = `${mainBytes}:${header.changeCounter}:${walCommitted ? `${walCommitted.salt1}:${walCommitted.end}` : '-'}`;
+      let schema = this.schemas.get(file)?.key === key ? this.schemas.get(file)?.counts : undefined;
+      if (!schema) {
+        const pr = new PageReader(main, walFh, walCommitted?.pages, pageSize, pages, pageSize - header.reserved);
+        schema = await readSchema(pr);
+        this.schemas.set(file, { key, counts: schema });
+      }
       r.tables = schema.tables;
       r.indexes = schema.indexes;
       r.ok = true;
