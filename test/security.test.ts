@@ -143,6 +143,10 @@ describe('secrets never leave the exporter', () => {
   it('keeps them out of the audit report and its errors', async () => {
     for (const format of ['json', 'markdown']) {
       const r = await runCli(['audit', `--config.file=${configFile}`, `--format=${format}`, '--sample=1s'], { timeoutMs: 60_000 });
+      // A real report (exit 0 healthy or 1 anomaly), made with the password and the probe's credentials.
+      assert.ok(r.code === 0 || r.code === 1, `audit exited ${r.code}: ${r.stderr}`);
+      assert.match(r.stdout, /kalshi_account_sync/, 'the report lists the service: the password worked');
+      assert.match(r.stdout, /127\.0\.0\.1:\d+\/health/, 'the report shows the probe URL, without credentials');
       assertNoSecret(`audit --format=${format} stdout`, r.stdout);
       assertNoSecret(`audit --format=${format} stderr`, r.stderr);
     }
