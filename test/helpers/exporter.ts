@@ -26,6 +26,12 @@ export interface ExporterOptions {
   cwd?: string;
 }
 
+/** Every exporter child still running; killed when the test process exits, whatever happened. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export class Exporter {
   output = '';
   url = '';
@@ -48,13 +54,19 @@ export class Exporter {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const e = new Exporter(child, dir);
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     const onData = (d: Buffer): void => {
       e.output += d.toString();
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`exporter did not start within 60 s:\n${e.output}`)), 60_000);
+      const timer = setTimeout(() => {
+        // Never leave it behind: a live child would keep the test process from exiting.
+        child.kill('SIGKILL');
+        reject(new Error(`exporter did not start within 60 s:\n${e.output}`));
+      }, 60_000);
       const check = (): void => {
         const m = /msg=listening address=(\S+?):(\d+)\b/.exec(e.output);
         if (m) {
