@@ -45,6 +45,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * supervisords still running when the test process exits (a failed test skipped its cleanup):
+ * SIGTERM makes each stop its programs and exit on its own, so nothing is left behind.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGTERM');
+});
+
 export class Supervisord {
   readonly dir: string;
   readonly socket: string;
@@ -132,14 +141,18 @@ export class Supervisord {
 
   /** Starts supervisord (again, after stop()) and waits until it answers. */
   async launch(): Promise<void> {
-    this.child = spawn('supervisord', ['-n', '-c', this.confFile], { stdio: 'ignore' });
+    const child = spawn('supervisord', ['-n', '-c', this.confFile], { stdio: 'ignore' });
+    this.child = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null) throw new Error(`supervisord exited with ${this.child.exitCode}`);
+      if (child.exitCode !== null) throw new Error(`supervisord exited with ${child.exitCode}`);
       const r = this.ctlRaw(['pid']);
       if (r.status === 0 && /^\d+$/.test(r.stdout.trim())) return;
       await sleep(100);
     }
+    child.kill('SIGTERM');
     throw new Error('supervisord did not come up within 15 s');
   }
 
