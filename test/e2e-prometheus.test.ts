@@ -113,6 +113,7 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
   let promUrl = '';
   let amUrl = '';
   let instance = '';
+  let missing = '';
 
   const diag = (): string =>
     `--- prometheus\n${prometheus?.output.slice(-3000) ?? ''}\n--- alertmanager\n${alertmanager?.output.slice(-3000) ?? ''}\n--- exporter\n${exporter?.output.slice(-3000) ?? ''}`;
@@ -143,6 +144,8 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     mkdirSync(path.join(tmp, 'config'));
     const critical = path.join(tmp, 'config', 'production.yaml');
     writeFileSync(critical, 'mode: production\n');
+    // A critical file that is missing: HostAuditCriticalFileMissing fires and stays firing.
+    missing = path.join(tmp, 'config', 'secrets.env');
 
     web = http.createServer((req, res) => {
       res.writeHead(req.url === '/health' ? 200 : 404).end('ok');
@@ -191,7 +194,7 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
         ],
         databases: [path.join(data, '**', '*.db')],
         probes: [{ name: 'web', url: `http://127.0.0.1:${webPort}/health`, timeout: '2s' }],
-        critical_files: [critical],
+        critical_files: [critical, missing],
         process_names: ['python3'],
         scan_interval: '2s',
       },
@@ -320,6 +323,26 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     // The idle service never fires it.
     const idle = notifications.flatMap((n) => n.alerts).filter((a) => a.labels.name === 'kalshi_api_watchdog');
     assert.deepEqual(idle, []);
+  });
+
+  it('a missing critical file pages: HostAuditCriticalFileMissing reaches the pager webhook', async () => {
+    const found = await waitFor(
+      'HostAuditCriticalFileMissing at the webhook',
+      async () =>
+        notifications
+          .flatMap((n) => n.alerts.map((a) => ({ n, a })))
+          .find(({ a }) => a.labels.alertname === 'HostAuditCriticalFileMissing' && a.status === 'firing'),
+      60_000,
+      () => `${diag()}\nnotifications: ${JSON.stringify(notifications)}`,
+    );
+    assert.equal(found.n.path, '/pager');
+    assert.deepEqual(found.a.labels, {
+      alertname: 'HostAuditCriticalFileMissing',
+      severity: 'critical',
+      job: JOB,
+      instance,
+      path: missing,
+    });
   });
 
   it('Alertmanager pages critical alerts and silences ServiceDown while SupervisorDown fires for the instance', async () => {
