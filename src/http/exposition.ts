@@ -112,6 +112,29 @@ export async function render(
   contentType: ContentType,
 ): Promise<string> {
   const om = contentType === OPENMETRICS_TEXT;
+  // The collected families are written here directly: prom-client's Registry did the same
+  // text through an async get() and a few intermediate arrays per metric, the largest single
+  // cost of rendering (README, "Scrape cost and scale"). Its exact output is kept; a unit test
+  // compares the two renderers on every kind of family. The exporter's own long-lived metrics
+  // still go through prom-client, which owns them.
+  const parts = families.map((f) => familyText(f, om));
+  if (self) {
+    const reg = new Registry<ContentType>();
+    reg.setContentType(contentType);
+    // getMetricsAsString is public in prom-client's JavaScript, missing from its typings.
+    const one = reg as unknown as { getMetricsAsString(m: MetricLike): Promise<string> };
+    parts.push(...(await Promise.all(self.registry.getMetricsAsArray().map((m) => one.getMetricsAsString(wrapped(m as unknown as Metric, om))))));
+  }
+  return om ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
+}
+
+/** prom-client's rendering of the same families, kept as the reference the unit test compares with. */
+export async function renderViaRegistry(
+  families: readonly MetricFamily[],
+  self: SelfMetrics | undefined,
+  contentType: ContentType,
+): Promise<string> {
+  const om = contentType === OPENMETRICS_TEXT;
   const reg = new Registry<ContentType>();
   reg.setContentType(contentType);
   for (const f of families) reg.registerMetric(familyMetric(f, om) as unknown as Metric);
@@ -121,4 +144,38 @@ export async function render(
     }
   }
   return reg.metrics();
+}
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+
+/** HELP text: backslash and newline escaped (the text format's rules, as prom-client applies them). */
+function escapeHelp(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : s;
+}
+
+/** A label value: backslash, newline and double quote escaped. */
+function escapeLabelValue(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : s;
+}
+
+function valueText(v: number): string {
+  if (Number.isNaN(v)) return 'Nan'; // sic: prom-client's spelling, kept for identical output
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return `${v}`;
+}
+
+function familyText(f: MetricFamily, om: boolean): string {
+  const counterOm = om && f.type === 'counter';
+  const name = counterOm ? stripTotal(f.name) : f.name;
+  const sampleName = counterOm ? `${name}_total` : name;
+  let out = `# HELP ${name} ${escapeHelp(f.help)}\n# TYPE ${name} ${f.type}`;
+  for (const s of f.samples) {
+    let labels = '';
+    for (const k of Object.keys(s.labels)) {
+      labels += `${labels ? ',' : ''}${k}="${escapeLabelValue(String(s.labels[k]))}"`;
+    }
+    out += `\n${sampleName}${labels ? `{${labels}}` : ''} ${valueText(s.value)}`;
+  }
+  return out;
 }
