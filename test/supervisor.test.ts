@@ -55,7 +55,8 @@ describe('supervisor collector with a real supervisord', () => {
         { name: 'kalshi_account_sync', command: programs.burn(0.5) },
         { name: 'forker', command: programs.burn(0.25, 0.25) },
         { name: 'memhog', command: programs.holdMemory(96) },
-        { name: 'crasher', command: programs.exitAfter(0, 3), options: { startretries: '1' } },
+        // startsecs 10: any exit within 10 s is "too quick", however slowly python starts on a busy machine
+        { name: 'crasher', command: programs.exitAfter(0, 3), options: { startretries: '1', startsecs: '10' } },
         { name: 'flapper', command: programs.exitAfter(1.5, 1), options: { autorestart: 'true', startsecs: '1' } },
         { name: 'manual', command: programs.sleep(), options: { autostart: 'false' } },
         { name: 'exiter', command: programs.exitAfter(1.5, 3), options: { startsecs: '1' } },
