@@ -311,7 +311,7 @@ function report(r: Results): void {
 }
 
 const results: Results[] = [];
-say(`exporter: ${MAIN}; node ${process.version}; load average at start ${loadAverage()}`);
+say(`exporter: ${MAIN}${process.env.HOSTAUDIT_BENCH_NODE_FLAGS ? ` (node flags: ${process.env.HOSTAUDIT_BENCH_NODE_FLAGS})` : ''}; node ${process.version}; load average at start ${loadAverage()}`);
 if (!flags.only || flags.only === 'audited') results.push(await runHost('audited', AUDITED, true));
 if (!flags.only || flags.only === 'scaled') results.push(await runHost('scaled', SCALED, false));
 if (flags.out) writeFileSync(flags.out, JSON.stringify(results, null, 2));

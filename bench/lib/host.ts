@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { SupervisorClient } from '../../src/sources/supervisor.js';
 import { PYTHON, Supervisord, type ProgramSpec } from '../../test/helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from '../../test/helpers/tmp.js';
 import { AUDITED_SERVICES } from './services.js';
@@ -70,6 +71,9 @@ export class GeneratedHost {
         name: 'worker',
         command: serviceCommand('worker_%(process_num)03d'),
         options: {
+          // Started after supervisord is up (below): 500 processes spawned at start keep it
+          // too busy to answer the helper's readiness check in time.
+          autostart: 'false',
           numprocs: String(spec.workers),
           process_name: '%(program_name)s_%(process_num)03d',
           startsecs: '0',
@@ -83,6 +87,10 @@ export class GeneratedHost {
       programs,
       groups: { kalshi: AUDITED_SERVICES.filter((s) => s.group === 'kalshi').map((s) => s.name) },
     });
+    if (spec.workers > 0) {
+      const client = new SupervisorClient({ urls: [h.sv.unixUrl], passwordFromEnv: false, timeoutMs: 120_000, pollIntervalMs: 1000 });
+      await client.call('supervisor.startProcessGroup', ['worker', false]);
+    }
     const expected = AUDITED_SERVICES.length + spec.workers;
     await h.sv.waitFor((s) => s.size === expected && [...s.values()].every((p) => p.state === 'RUNNING'), 180_000);
     log(`supervisord: ${expected} processes RUNNING in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
