@@ -1,18 +1,16 @@
 # syntax=docker/dockerfile:1
 # hostaudit-exporter: multi-stage build, small runtime image, non-root.
 
-# --- build: compile TypeScript and install production dependencies (better-sqlite3 is a
-# native module; its prebuilt binary is used when one matches, else it compiles).
+# --- build: compile TypeScript, then keep production dependencies only. The runtime needs no
+# native module (SQLite files are read directly, see README "SQLite read-only"), so install
+# scripts are skipped and no compiler toolchain is needed.
 FROM node:20-bookworm-slim AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm ci` runs the `prepare` script, which builds dist/.
-RUN npm ci --no-audit --no-fund \
- && npm prune --omit=dev --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npx tsc -p tsconfig.build.json \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime
 FROM node:20-bookworm-slim
