@@ -169,13 +169,24 @@ function familyText(f: MetricFamily, om: boolean): string {
   const counterOm = om && f.type === 'counter';
   const name = counterOm ? stripTotal(f.name) : f.name;
   const sampleName = counterOm ? `${name}_total` : name;
-  let out = `# HELP ${name} ${escapeHelp(f.help)}\n# TYPE ${name} ${f.type}`;
+  // Lines collected in an array and joined once: building one long string with += made V8
+  // flatten a deep rope at the end, slower than prom-client on 13k lines.
+  const lines: string[] = new Array(f.samples.length + 2);
+  lines[0] = `# HELP ${name} ${escapeHelp(f.help)}`;
+  lines[1] = `# TYPE ${name} ${f.type}`;
+  let i = 2;
   for (const s of f.samples) {
-    let labels = '';
-    for (const k of Object.keys(s.labels)) {
-      labels += `${labels ? ',' : ''}${k}="${escapeLabelValue(String(s.labels[k]))}"`;
+    const keys = Object.keys(s.labels);
+    if (keys.length === 0) {
+      lines[i++] = `${sampleName} ${valueText(s.value)}`;
+      continue;
     }
-    out += `\n${sampleName}${labels ? `{${labels}}` : ''} ${valueText(s.value)}`;
+    const pairs: string[] = new Array(keys.length);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k] as string;
+      pairs[k] = `${key}="${escapeLabelValue(String(s.labels[key]))}"`;
+    }
+    lines[i++] = `${sampleName}{${pairs.join(',')}} ${valueText(s.value)}`;
   }
-  return out;
+  return lines.join('\n');
 }
