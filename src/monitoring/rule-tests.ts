@@ -4,7 +4,7 @@
 // descriptions are written out literally here (not rendered from the rules' templates), so
 // the tests check the humanized values Prometheus really produces.
 import { runbookUrl } from './alert-rules.js';
-import { THRESHOLDS, type ThresholdKey } from './thresholds.js';
+import { EXPORTER_JOB_SELECTOR, THRESHOLDS, type ThresholdKey } from './thresholds.js';
 
 const JOB = 'hostaudit';
 const HOST = 'trading-host:9863';
@@ -475,6 +475,63 @@ file('collectorFailing', '1m', [
           'The sqlite collector of the exporter on trading-host:9863 has failed for 10m (hostaudit_collector_success = 0).',
         ),
       ]),
+    ],
+  },
+]);
+
+// Beyond SPEC.md: Prometheus's `up` for the exporter's scrape job. The job is the one
+// EXPORTER_JOB_SELECTOR names when it is a plain `job="..."` (for a regex, write a matching
+// job name here).
+const EXPORTER_JOB = /^job="([^"]+)"$/.exec(EXPORTER_JOB_SELECTOR)?.[1] ?? JOB;
+const EXPORTER = { job: EXPORTER_JOB, instance: HOST };
+file('exporterDown', '1m', [
+  {
+    name: 'the exporter unscraped from 2m fires at 7m with job and instance only; a scraped target and another job down do not',
+    interval: '1m',
+    input_series: [
+      // A target label from service discovery (env) is aggregated away.
+      series('up', { ...EXPORTER, env: 'prod' }, '1 1 0x12'),
+      series('up', { job: EXPORTER_JOB, instance: OTHER }, '1x14'),
+      // Another job's target down on the same host is not the exporter.
+      series('up', { job: 'node', instance: 'trading-host:9100' }, '0x14'),
+      series('up', { job: 'node', instance: HOST }, '0x14'),
+    ],
+    alert_rule_test: [
+      check('exporterDown', '2m', []),
+      check('exporterDown', '6m', []),
+      check('exporterDown', '7m', [
+        expect(
+          'exporterDown',
+          EXPORTER,
+          `Prometheus has failed to scrape the exporter at trading-host:9863 (job ${EXPORTER_JOB}) for 5m (up = 0); no other HostAudit alert can fire for this target.`,
+        ),
+      ]),
+      check('exporterDown', '12m', [
+        expect(
+          'exporterDown',
+          EXPORTER,
+          `Prometheus has failed to scrape the exporter at trading-host:9863 (job ${EXPORTER_JOB}) for 5m (up = 0); no other HostAudit alert can fire for this target.`,
+        ),
+      ]),
+    ],
+  },
+  {
+    name: 'a scrape outage of 4m does not fire; one of 8m fires at 5m and resolves once scraped again',
+    interval: '1m',
+    input_series: [
+      series('up', EXPORTER, '1 0 0 0 0 1x10'),
+      series('up', { job: EXPORTER_JOB, instance: OTHER }, '0x7 1x8'),
+    ],
+    alert_rule_test: [
+      check('exporterDown', '4m', []),
+      check('exporterDown', '5m', [
+        expect(
+          'exporterDown',
+          { job: EXPORTER_JOB, instance: OTHER },
+          `Prometheus has failed to scrape the exporter at standby-host:9863 (job ${EXPORTER_JOB}) for 5m (up = 0); no other HostAudit alert can fire for this target.`,
+        ),
+      ]),
+      check('exporterDown', '8m', []),
     ],
   },
 ]);

@@ -11,7 +11,7 @@ export const GiB = 2 ** 30;
 export const MiB = 2 ** 20;
 
 export interface Threshold {
-  /** The Prometheus alert this threshold drives (SPEC.md "Alerts"). */
+  /** The Prometheus alert this threshold drives (SPEC.md "Alerts"; exporterDown is beyond it). */
   alert: string;
   severity: Severity;
   /** How long the condition must hold before the alert fires (Prometheus duration). */
@@ -178,6 +178,19 @@ export const THRESHOLDS = {
     finding: 'the audit is only as good as its measurements',
     recommendation: "Read the exporter's log for the collector's error (permissions, a missing socket, a timeout).",
   },
+  // Beyond SPEC.md's table: Prometheus's own view of the exporter (`up`), which the one-shot
+  // `audit` report cannot judge. Its scrape job is matched by EXPORTER_JOB_SELECTOR below.
+  exporterDown: {
+    alert: 'HostAuditExporterDown',
+    severity: 'critical',
+    for: '5m',
+    value: 0,
+    unit: 'boolean',
+    summary: 'Prometheus cannot scrape the exporter',
+    finding: 'the audit is only as good as its measurements: an exporter nobody scrapes makes every HostAudit alert blind',
+    recommendation:
+      "Check that the exporter runs and answers (curl http://HOST:9863/-/healthy), then Prometheus's target page for the scrape error (connection refused, timeout, TLS or auth).",
+  },
 } as const satisfies Record<string, Threshold>;
 
 export type ThresholdKey = keyof typeof THRESHOLDS;
@@ -190,6 +203,14 @@ export const GROWTH = {
   databaseHorizonSeconds: 30 * 24 * 3600,
   flappingWindow: '15m',
 } as const;
+
+/**
+ * The label matcher that picks the exporter's scrape job out of `up`, for HostAuditExporterDown.
+ * The job name is the user's choice; the project ships `job_name: hostaudit`
+ * (prometheus/prometheus.yml). For another name, or several jobs (`job=~"hostaudit|hostaudit-dr"`),
+ * change it here and run `npm run generate`.
+ */
+export const EXPORTER_JOB_SELECTOR = 'job="hostaudit"';
 
 /** Path names the path alerts watch (the `name` of a `paths` entry). */
 export const PATH_NAMES = { logs: 'logs', data: 'data', system: 'system' } as const;
