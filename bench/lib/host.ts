@@ -58,6 +58,18 @@ export class GeneratedHost {
 
   static async create(spec: HostSpec, log: (s: string) => void = () => undefined): Promise<GeneratedHost> {
     const h = new GeneratedHost(spec);
+    try {
+      await h.setUp(log);
+    } catch (err) {
+      await h.destroy(); // never leave a supervisord with hundreds of processes behind
+      throw err;
+    }
+    return h;
+  }
+
+  private async setUp(log: (s: string) => void): Promise<void> {
+    const h = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    const spec = this.spec;
     const t0 = Date.now();
     h.makeFiles();
     log(`files: ${spec.logFiles} log files and ${DATABASES.length} databases in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -95,7 +107,6 @@ export class GeneratedHost {
     await h.sv.waitFor((s) => s.size === expected && [...s.values()].every((p) => p.state === 'RUNNING'), 180_000);
     log(`supervisord: ${expected} processes RUNNING in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     h.writeConfigs();
-    return h;
   }
 
   private makeFiles(): void {
@@ -168,7 +179,7 @@ for spec in sys.argv[2:]:
 
   async destroy(): Promise<void> {
     await this.sv?.cleanup();
-    await new Promise<void>((r) => (this.web ? this.web.close(() => r()) : r()));
+    await new Promise<void>((r) => (this.web?.listening ? this.web.close(() => r()) : r()));
     removeTmpDir(this.root);
   }
 }
