@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { Collector } from '../src/collectors/collector.js';
 import { FamilyBuilder } from '../src/collectors/metric-family.js';
 import { CollectorRunner } from '../src/collectors/run-collectors.js';
+import { processTable } from '../src/collectors/shared-readings.js';
 import { SelfMetrics } from '../src/http/exposition.js';
 import { createApp, setReady } from '../src/http/server.js';
 import { silentLogger } from '../src/log.js';
@@ -123,6 +124,25 @@ describe('collector runner', () => {
     names = ['a'];
     const m = parseMetrics((await request(a).get('/metrics')).text);
     assert.deepEqual(find(m, 'hostaudit_item').map((s) => s.labels.name), ['a']);
+  });
+
+  it('collectors of one collection share one memo (one /proc pass); the next collection gets a fresh one', async () => {
+    const seen: Array<Map<string, unknown> | undefined> = [];
+    const mk = (name: string): Collector => ({
+      name,
+      async collect(ctx) {
+        seen.push(ctx.memo);
+        processTable(ctx);
+        return [];
+      },
+    });
+    const runner = new CollectorRunner([mk('a'), mk('b')], 2000, silentLogger);
+    await runner.collect();
+    await runner.collect();
+    assert.equal(seen.length, 4);
+    assert.ok(seen[0] && seen[0] === seen[1], 'same memo within a collection');
+    assert.ok(seen[2] && seen[2] !== seen[0], 'fresh memo for the next collection');
+    assert.ok(seen[0]?.get('process-table'), 'the process table was read once into it');
   });
 
   it('concurrent scrapes share one collection in flight', async () => {

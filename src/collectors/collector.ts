@@ -8,6 +8,12 @@ export interface CollectContext {
   /** Aborted when the collector's deadline passes or the exporter shuts down. */
   signal: AbortSignal;
   log: Logger;
+  /**
+   * Readings shared by the collectors of one collection (one pass over /proc serves both the
+   * supervisor trees and the host process counts). Fresh for every collection, so nothing
+   * read for one scrape is served to the next. Absent when a collector runs on its own.
+   */
+  memo?: Map<string, unknown>;
 }
 
 export interface Collector {

@@ -4,6 +4,7 @@
 import { describeError } from '../errors.js';
 import { countProcesses, readHostMemory, readHostTcp } from '../sources/host.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
+import { processTable } from './shared-readings.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 export class HostCollector implements Collector {
@@ -35,7 +36,7 @@ export class HostCollector implements Collector {
     if (this.processNames.length > 0) {
       const procs = b.gauge('hostaudit_host_processes', 'Host processes whose name or argv[0] base name matches.', ['name']);
       try {
-        for (const [name, n] of countProcesses(this.processNames)) procs({ name }, n);
+        for (const [name, n] of countProcesses(this.processNames, processTable(ctx))) procs({ name }, n);
       } catch (err) {
         failures.push(`processes: ${describeError(err)}`);
       }

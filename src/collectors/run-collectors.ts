@@ -46,7 +46,8 @@ export class CollectorRunner {
   private async run(): Promise<CollectionResult> {
     this.collections++;
     const startedAt = Date.now();
-    const outcomes = await Promise.all(this.collectors.map((c) => this.runOne(c)));
+    const memo = new Map<string, unknown>();
+    const outcomes = await Promise.all(this.collectors.map((c) => this.runOne(c, memo)));
     const meta = new FamilyBuilder();
     const success = meta.gauge(
       'hostaudit_collector_success',
@@ -68,7 +69,7 @@ export class CollectorRunner {
     return { families, startedAt };
   }
 
-  private async runOne(c: Collector): Promise<{ name: string; ok: boolean; seconds: number; families: MetricFamily[] }> {
+  private async runOne(c: Collector, memo: Map<string, unknown>): Promise<{ name: string; ok: boolean; seconds: number; families: MetricFamily[] }> {
     const t0 = process.hrtime.bigint();
     const ac = new AbortController();
     const onShutdown = (): void => ac.abort(new Error('exporter shutting down'));
@@ -82,7 +83,7 @@ export class CollectorRunner {
       }, this.timeoutMs);
     });
     try {
-      const families = await Promise.race([c.collect({ signal: ac.signal, log: this.log }), deadline]);
+      const families = await Promise.race([c.collect({ signal: ac.signal, log: this.log, memo }), deadline]);
       return { name: c.name, ok: true, seconds: elapsed(t0), families };
     } catch (err) {
       this.log.warn('collector failed', { collector: c.name, err: describeError(err) });

@@ -5,7 +5,6 @@ import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
 import {
   netNamespace,
-  readProcessTable,
   readTcpSockets,
   treeUsage,
   type TreeUsage,
@@ -15,6 +14,7 @@ import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorS
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 import { RestartTracker } from './restart-tracker.js';
+import { processTable } from './shared-readings.js';
 
 
 const SERVICE = ['group', 'name'] as const;
@@ -171,7 +171,7 @@ export class SupervisorCollector implements Collector {
     let usage = new Map<SupervisorProcess, TreeUsage | undefined>();
     let sockets = new Map<string, Map<number, string>>();
     try {
-      ({ usage, sockets } = this.readProc(snap.processes));
+      ({ usage, sockets } = this.readProc(snap.processes, ctx));
     } catch (err) {
       ctx.log.warn('reading /proc failed', { err: describeError(err) });
     }
@@ -219,7 +219,7 @@ export class SupervisorCollector implements Collector {
     return b.build();
   }
 
-  private readProc(processes: readonly SupervisorProcess[]): {
+  private readProc(processes: readonly SupervisorProcess[], ctx: CollectContext): {
     usage: Map<SupervisorProcess, TreeUsage | undefined>;
     sockets: Map<string, Map<number, string>>;
   } {
@@ -227,7 +227,7 @@ export class SupervisorCollector implements Collector {
     const sockets = new Map<string, Map<number, string>>();
     const running = processes.filter((p) => p.pid > 0);
     if (running.length === 0) return { usage, sockets };
-    const table = readProcessTable();
+    const table = processTable(ctx);
     const byNs = new Map<string, Map<number, string>>();
     for (const p of running) {
       const u = treeUsage(table, p.pid);

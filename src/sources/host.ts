@@ -2,11 +2,10 @@
 //
 // procfs reads are synchronous on purpose (see proc-tree.ts): they are served from kernel
 // memory and a scrape reads hundreds of tiny files.
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import si from 'systeminformation';
 import { parseProcNetTcp, TCP_STATES } from './proc-parse.js';
-import { readProcFile } from './proc-tree.js';
+import { readProcFile, type ProcessTable } from './proc-tree.js';
 
 /**
  * Whether a process whose name (comm) or argv[0] base name is `candidate` counts as `name`.
@@ -26,48 +25,47 @@ export function argv0Basename(cmdline: string): string {
   return path.basename(argv0.split(' ', 1)[0] ?? '');
 }
 
-/** The comm field of /proc/PID/stat: between the first '(' and the last ')'. */
-function commOf(stat: string): { comm: string; state: string; ppid: number } | undefined {
-  const open = stat.indexOf('(');
-  const close = stat.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
-  const ppidEnd = stat.indexOf(' ', close + 4);
-  return { comm: stat.slice(open + 1, close), state: stat.charAt(close + 2), ppid: Number(stat.slice(close + 4, ppidEnd)) };
-}
-
 /** kthreadd (pid 2) and its children are kernel threads: no argv, so no cmdline to read. */
 const KTHREADD = 2;
+
+/**
+ * argv[0] base names by pid, kept while the same process (pid and start time) lives: a
+ * process's argv[0] is read once, not on every scrape, so counting names costs one pass
+ * over the process table the supervisor collector already read.
+ */
+const argv0Cache = new Map<number, { start: number; argv0: string }>();
+
+function argv0Of(pid: number, start: number, procRoot: string): string {
+  const hit = argv0Cache.get(pid);
+  if (hit && hit.start === start) return hit.argv0;
+  let argv0 = '';
+  try {
+    argv0 = argv0Basename(readProcFile(`${procRoot}/${pid}/cmdline`));
+  } catch {
+    // exited since the table was read
+  }
+  argv0Cache.set(pid, { start, argv0 });
+  return argv0;
+}
 
 /**
  * Live (non-zombie) processes matching each name, by comm or argv[0] base name. A process
  * matching several names counts once under each. comm is cut at 15 characters by the kernel,
  * so long script names match through argv[0] (or, run via a shebang, through comm).
  */
-export function countProcesses(names: readonly string[], procRoot = '/proc'): Map<string, number> {
+export function countProcesses(names: readonly string[], table: ProcessTable, procRoot = '/proc'): Map<string, number> {
   const counts = new Map<string, number>(names.map((n) => [n, 0]));
   if (names.length === 0) return counts;
-  for (const entry of readdirSync(procRoot)) {
-    const c = entry.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    let st: ReturnType<typeof commOf>;
-    try {
-      st = commOf(readProcFile(`${procRoot}/${entry}/stat`));
-    } catch {
-      continue; // exited between readdir and read
-    }
-    if (!st || st.state === 'Z') continue;
+  for (const pid of argv0Cache.keys()) if (!table.byPid.has(pid)) argv0Cache.delete(pid);
+  for (const st of table.byPid.values()) {
+    if (st.state === 'Z') continue;
     // argv[0] is read only when comm alone does not decide, and never for kernel threads.
-    let argv0: string | undefined = st.ppid === KTHREADD || entry === String(KTHREADD) ? '' : undefined;
+    const kernel = st.ppid === KTHREADD || st.pid === KTHREADD;
+    let argv0: string | undefined = kernel ? '' : undefined;
     for (const n of names) {
       let hit = nameMatches(n, st.comm);
       if (!hit) {
-        if (argv0 === undefined) {
-          try {
-            argv0 = argv0Basename(readProcFile(`${procRoot}/${entry}/cmdline`));
-          } catch {
-            argv0 = '';
-          }
-        }
+        argv0 ??= argv0Of(st.pid, st.starttime, procRoot);
         hit = argv0 !== '' && nameMatches(n, argv0);
       }
       if (hit) counts.set(n, (counts.get(n) ?? 0) + 1);
