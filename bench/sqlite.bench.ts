@@ -9,25 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as SqliteCollectorModule from '../src/collectors/sqlite.js';
 import type * as LogModule from '../src/log.js';
+import { DATABASES } from './lib/host.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { SqliteCollector } = (await import(path.join(ROOT, 'dist', 'collectors', 'sqlite.js'))) as typeof SqliteCollectorModule;
 const { silentLogger } = (await import(path.join(ROOT, 'dist', 'log.js'))) as typeof LogModule;
 const WAL_MB = Number(process.env.WAL_MB ?? 16);
 
-const DATABASES: Array<[string, number]> = [
-  ['btc_price_history.db', 4_200_000],
-  ['trades.db', 72_000],
-  ['active_trades.db', 24_000],
-  ['prod/fills.db', 784_000],
-  ['prod/orders.db', 1_500_000],
-  ['prod/positions.db', 120_000],
-  ['prod/balances.db', 48_000],
-  ['market_data.db', 256_000],
-  ['signals.db', 96_000],
-  ['risk_events.db', 32_000],
-  ['watchdog.db', 16_000],
-];
 
 const MAKE = String.raw`
 import sqlite3, sys

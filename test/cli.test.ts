@@ -4,19 +4,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Exporter, runCli } from './helpers/exporter.js';
+import { assertOneLineError } from './helpers/assert-cli.js';
 import { value } from './helpers/metrics.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 
 const dir = makeTmpDir();
 after(() => removeTmpDir(dir));
-
-function assertOneLineError(stderr: string, re: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got:\n${stderr}`);
-  assert.match(lines[0] ?? '', /^hostaudit-exporter: error: /);
-  assert.match(lines[0] ?? '', re);
-  assert.doesNotMatch(stderr, /\bat .*\.(ts|js):\d+/, 'no stack trace');
-}
 
 describe('CLI', () => {
   it('exits 2 on an unknown flag', async () => {

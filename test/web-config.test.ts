@@ -11,6 +11,7 @@ import { BasicAuth, parseWebConfig } from '../src/http/web-config.js';
 import { ConfigError } from '../src/errors.js';
 import { httpsGet, makeCerts, type TestCerts } from './helpers/certs.js';
 import { Exporter, runCli } from './helpers/exporter.js';
+import { assertOneLineError } from './helpers/assert-cli.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 
 const dir = makeTmpDir('hostaudit-webcfg-');
@@ -29,14 +30,6 @@ function webConfig(name: string, doc: unknown): string {
   const f = path.join(dir, name);
   writeFileSync(f, typeof doc === 'string' ? doc : stringify(doc));
   return f;
-}
-
-function assertOneLineError(stderr: string, re: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got:\n${stderr}`);
-  assert.match(lines[0] ?? '', /^hostaudit-exporter: error: /);
-  assert.match(lines[0] ?? '', re);
-  assert.doesNotMatch(stderr, /\bat .*\.(ts|js):\d+/, 'no stack trace');
 }
 
 function portOf(e: Exporter): number {
