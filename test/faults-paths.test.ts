@@ -12,14 +12,13 @@ import { exporterArgv } from './helpers/exporter.js';
 import { find, parseMetrics, value, type ParsedSample } from './helpers/metrics.js';
 import { PYTHON, sleep } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
+import { unprivileged } from './helpers/unprivileged.js';
 
-const NOBODY = 65534;
-const isRoot = process.getuid?.() === 0;
 const dir = makeTmpDir('hostaudit-fault-paths-');
 chmodSync(dir, 0o755);
 after(() => removeTmpDir(dir));
 
-/** The exporter as an unprivileged user (nobody when the test is root), on an ephemeral port. */
+/** The exporter without root's permission bypass (see helpers/unprivileged.ts), on an ephemeral port. */
 class Running {
   output = '';
   url = '';
@@ -29,11 +28,8 @@ class Running {
     const file = path.join(dir, `hostaudit-${Math.random().toString(36).slice(2)}.yml`);
     writeFileSync(file, stringify(config));
     chmodSync(file, 0o644);
-    const child = spawn(process.execPath, exporterArgv(['--web.listen-address=127.0.0.1:0', '--log.level=debug', `--config.file=${file}`]), {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(isRoot ? { uid: NOBODY, gid: NOBODY } : {}),
-    });
+    const [cmd, args] = unprivileged(process.execPath, exporterArgv(['--web.listen-address=127.0.0.1:0', '--log.level=debug', `--config.file=${file}`]));
+    const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const r = new Running(child);
     child.stderr?.on('data', (d: Buffer) => (r.output += d.toString()));
     child.stdout?.on('data', (d: Buffer) => (r.output += d.toString()));
