@@ -85,6 +85,8 @@ describe('supervisor collector with a real supervisord', () => {
     assert.match(info[0]?.labels.version ?? '', /^\d+\.\d+/);
     assert.equal(info[0]?.labels.identification, `test-${path.basename(sv.dir)}`);
     assert.equal(value(m, 'hostaudit_collector_success', { collector: 'supervisor' }), 1);
+    // Ten processes: supervisord lists them for every scrape, none is served from an earlier list.
+    for (let i = 0; i < 3; i++) assert.equal(value(await exp.scrape(), 'hostaudit_supervisor_process_list_age_seconds'), 0);
   });
 
   it('labels every process with supervisor group and name, and matches supervisorctl state', async () => {

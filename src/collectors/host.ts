@@ -2,9 +2,9 @@
 // config and the audit reports them), and process counts for the configured process_names.
 // Each part is read on its own, so one failing read leaves the others' series in place.
 import { describeError } from '../errors.js';
-import { countProcesses, readHostMemory, readHostTcp } from '../sources/host.js';
+import { countProcesses, countTcpStates, readHostMemory } from '../sources/host.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
-import { processTable } from './shared-readings.js';
+import { hostTcp, processTable } from './shared-readings.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 export class HostCollector implements Collector {
@@ -16,6 +16,9 @@ export class HostCollector implements Collector {
     const b = new FamilyBuilder();
     const failures: string[] = [];
 
+    // Started first: the kernel's walk for the TCP tables runs on libuv's threads meanwhile.
+    const sockets = hostTcp(ctx);
+    sockets.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const mem = b.gauge('hostaudit_host_memory_bytes', 'Host memory: total, available (MemAvailable), used (total − available).', ['kind']);
     try {
       const m = await readHostMemory();
@@ -28,7 +31,7 @@ export class HostCollector implements Collector {
 
     const tcp = b.gauge('hostaudit_host_tcp_connections', 'Host-wide TCP sockets (IPv4 and IPv6) by state.', ['state']);
     try {
-      for (const [state, n] of readHostTcp().counts) tcp({ state }, n);
+      for (const [state, n] of countTcpStates(await sockets)) tcp({ state }, n);
     } catch (err) {
       failures.push(`tcp: ${describeError(err)}`);
     }

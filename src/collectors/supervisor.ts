@@ -3,24 +3,27 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
-import {
-  netNamespace,
-  readTcpSockets,
-  treeUsage,
-  type TreeUsage,
-} from '../sources/proc-tree.js';
+import { bootTimeSeconds, systemConstants, treeUsage, type TreeUsage } from '../sources/proc-tree.js';
 import { logFileBytesSync } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+import { listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
-import { processTable } from './shared-readings.js';
-
-
+import { namespaceTcp, processTable } from './shared-readings.js';
 const SERVICE = ['group', 'name'] as const;
 
 /** The background poll asks supervisord at least this often, even when nothing seems to change. */
 const QUIET_MAX_MS = 30_000;
+
+/**
+ * A scrape may reuse supervisord's last full process list (process-list-reuse.ts says when
+ * that is safe) only from this many processes on: below it supervisord lists them in a few
+ * milliseconds and every scrape asks for the list. The age bound lets the poll, which asks
+ * at least every QUIET_MAX_MS, renew the list before a scrape would have to.
+ */
+const REUSE_MIN_PROCESSES = 100;
+const REUSE_MAX_AGE_MS = QUIET_MAX_MS + 5_000;
 
 interface CpuHighWater {
   identity: string;
@@ -47,6 +50,8 @@ export class SupervisorCollector implements Collector {
    */
   private quiet: Set<number> | undefined;
   private lastAsked = 0;
+  /** supervisord's last full answer, from a scrape or the poll, and when it came. */
+  private known: { snap: SupervisorSnapshot; at: number } | undefined;
 
   constructor(
     private readonly client: SupervisorClient,
@@ -71,11 +76,10 @@ export class SupervisorCollector implements Collector {
     this.polling = true;
     try {
       if (this.stillQuiet()) return;
-      const processes = await this.client.processes(this.stopping.signal);
-      this.restarts.observe(processes);
-      this.noteQuiet(processes);
+      this.remember(await this.client.snapshot(this.stopping.signal));
     } catch (err) {
       this.quiet = undefined;
+      this.known = undefined;
       this.log.debug('supervisor poll failed', { err: describeError(err) });
     } finally {
       this.polling = false;
@@ -96,6 +100,31 @@ export class SupervisorCollector implements Collector {
     return true;
   }
 
+  /** A full answer from supervisord: restarts counted, kept for reuse, quiet or not. */
+  private remember(snap: SupervisorSnapshot): void {
+    this.restarts.observe(snap.processes);
+    this.noteQuiet(snap.processes);
+    this.known = { snap, at: Date.now() };
+  }
+
+  /**
+   * This scrape's view of supervisord. supervisord is always asked (so `up` says it answered
+   * this scrape); on a large host, while /proc shows no process started or ended under it, the
+   * last full process list is served instead of a new one, and its age is reported.
+   */
+  private async read(ctx: CollectContext): Promise<{ snap: SupervisorSnapshot; listAge: number }> {
+    const k = this.known;
+    if (k && k.snap.processes.length >= REUSE_MIN_PROCESSES && Date.now() - k.at < REUSE_MAX_AGE_MS) {
+      const head = await this.client.head(ctx.signal);
+      if (head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx), bootTimeSeconds(), systemConstants().clockTicks)) {
+        return { snap: { ...head, processes: k.snap.processes }, listAge: (Date.now() - k.at) / 1000 };
+      }
+    }
+    const snap = await this.client.snapshot(ctx.signal);
+    this.remember(snap);
+    return { snap, listAge: 0 };
+  }
+
   /** After a full answer from supervisord: can the next polls skip asking it? */
   private noteQuiet(processes: readonly SupervisorProcess[]): void {
     this.lastAsked = Date.now();
@@ -113,21 +142,25 @@ export class SupervisorCollector implements Collector {
     const b = new FamilyBuilder();
     const up = b.gauge('hostaudit_supervisor_up', 'Whether supervisord answered this scrape (1) or not (0).');
     let snap: SupervisorSnapshot;
+    let listAge: number;
     try {
-      snap = await this.client.snapshot(ctx.signal);
+      ({ snap, listAge } = await this.read(ctx));
     } catch (err) {
       // Said once at warn when it goes away, then at debug: a down supervisord must not flood the log.
       ctx.log.log(this.lastUp === false ? 'debug' : 'warn', 'supervisord did not answer', { err: describeError(err) });
       this.lastUp = false;
       this.quiet = undefined;
+      this.known = undefined;
       up({}, 0);
       return b.build(); // no per-service series: nothing stale survives supervisord going away
     }
     if (this.lastUp === false) ctx.log.info('supervisord answers again', { url: snap.url });
     this.lastUp = true;
     up({}, 1);
-    this.restarts.observe(snap.processes);
-    this.noteQuiet(snap.processes);
+    b.gauge(
+      'hostaudit_supervisor_process_list_age_seconds',
+      "Age of the process list served: 0 when supervisord listed its processes for this scrape; on hosts of 100 processes or more, the age of the last list while /proc shows no process started or ended since.",
+    )({}, listAge);
     b.gauge('hostaudit_supervisor_info', 'supervisord version and identification; value is always 1.', [
       'version',
       'identification',
@@ -169,9 +202,9 @@ export class SupervisorCollector implements Collector {
 
     // One /proc pass for all services; a failure here must not hide supervisor state.
     let usage = new Map<SupervisorProcess, TreeUsage | undefined>();
-    let sockets = new Map<string, Map<number, string>>();
+    let sockets = new Map<number, ReadonlySet<number>>();
     try {
-      ({ usage, sockets } = this.readProc(snap.processes, ctx));
+      ({ usage, sockets } = await this.readProc(snap.processes, ctx));
     } catch (err) {
       ctx.log.warn('reading /proc failed', { err: describeError(err) });
     }
@@ -181,7 +214,7 @@ export class SupervisorCollector implements Collector {
     const live = new Set<string>();
     snap.processes.forEach((p, i) => {
       const l = { group: p.group, name: p.name };
-      info({ ...l, description: p.description }, 1);
+      info({ ...l, description: stableDescription(p.description) }, 1);
       for (const s of STATE_NAMES) state({ ...l, state: s }, s === p.state ? 1 : 0);
       upG(l, p.state === 'RUNNING' ? 1 : 0);
       if (p.start > 0) startTime(l, p.start);
@@ -210,7 +243,7 @@ export class SupervisorCollector implements Collector {
       vms(l, u.virtualBytes);
       procs(l, u.processes);
       fds(l, u.openFds);
-      const ns = sockets.get(`${u.rootPid}`);
+      const ns = sockets.get(u.rootPid);
       let n = 0;
       if (ns) for (const inode of u.socketInodes) if (ns.has(inode)) n++;
       tcp(l, n);
@@ -219,28 +252,27 @@ export class SupervisorCollector implements Collector {
     return b.build();
   }
 
-  private readProc(processes: readonly SupervisorProcess[], ctx: CollectContext): {
+  /** Process trees of the running services and, for trees holding a socket, their namespace's TCP socket inodes. */
+  private async readProc(processes: readonly SupervisorProcess[], ctx: CollectContext): Promise<{
     usage: Map<SupervisorProcess, TreeUsage | undefined>;
-    sockets: Map<string, Map<number, string>>;
-  } {
+    sockets: Map<number, ReadonlySet<number>>;
+  }> {
     const usage = new Map<SupervisorProcess, TreeUsage | undefined>();
-    const sockets = new Map<string, Map<number, string>>();
+    const sockets = new Map<number, ReadonlySet<number>>();
     const running = processes.filter((p) => p.pid > 0);
     if (running.length === 0) return { usage, sockets };
     const table = processTable(ctx);
-    const byNs = new Map<string, Map<number, string>>();
+    const byTable = new Map<object, ReadonlySet<number>>();
     for (const p of running) {
       const u = treeUsage(table, p.pid);
       usage.set(p, u);
       if (!u) continue; // exited between supervisor's answer and our read: skipped, not an error
       if (u.socketInodes.size === 0) continue; // no socket at all: no TCP table to read for it
-      const ns = netNamespace(p.pid) ?? 'self';
-      let tcp = byNs.get(ns);
-      if (!tcp) {
-        tcp = readTcpSockets('/proc', ns === 'self' ? 'self' : p.pid);
-        byNs.set(ns, tcp);
-      }
-      sockets.set(`${u.rootPid}`, tcp);
+      const tcp = await namespaceTcp(ctx, p.pid);
+      if (!tcp) continue;
+      let inodes = byTable.get(tcp);
+      if (!inodes) byTable.set(tcp, (inodes = new Set(tcp.map((s) => s.inode))));
+      sockets.set(u.rootPid, inodes);
     }
     return { usage, sockets };
   }
@@ -261,6 +293,16 @@ export class SupervisorCollector implements Collector {
     prev.system = Math.max(prev.system, u.systemSeconds);
     return { user: prev.user, system: prev.system };
   }
+}
+
+/**
+ * supervisord describes a RUNNING process as "pid 1234, uptime 0:05:12": the uptime ticks, so
+ * as a label it would start a new series every scrape. It is cut (the uptime is
+ * time() - hostaudit_service_start_time_seconds); every other description is kept as given.
+ */
+export function stableDescription(description: string): string {
+  const m = /^(pid \d+), uptime .*$/.exec(description);
+  return m ? (m[1] as string) : description;
 }
 
 export function createSupervisorCollector(deps: CollectorDeps): Collector {

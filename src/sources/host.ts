@@ -4,7 +4,7 @@
 // memory and a scrape reads hundreds of tiny files.
 import path from 'node:path';
 import si from 'systeminformation';
-import { parseProcNetTcp, TCP_STATES } from './proc-parse.js';
+import { TCP_STATES, type TcpSocket } from './proc-parse.js';
 import { readProcFile, type ProcessTable } from './proc-tree.js';
 
 /**
@@ -77,34 +77,11 @@ export function countProcesses(names: readonly string[], table: ProcessTable, pr
 /** Every known TCP state, so each series exists (at 0) and dashboards see no gaps. */
 export const TCP_STATE_NAMES: readonly string[] = Object.values(TCP_STATES);
 
-/** Counts TCP sockets by state over tcp and tcp6 texts. TIME_WAIT sockets all have inode 0, so counts, not a map by inode. */
-export function countTcpStates(texts: readonly string[]): Map<string, number> {
+/** Counts TCP sockets by state. TIME_WAIT sockets all have inode 0, so counts, not a map by inode. */
+export function countTcpStates(sockets: Iterable<TcpSocket>): Map<string, number> {
   const counts = new Map<string, number>(TCP_STATE_NAMES.map((s) => [s, 0]));
-  for (const text of texts) {
-    for (const s of parseProcNetTcp(text)) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
-  }
+  for (const s of sockets) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
   return counts;
-}
-
-/**
- * Host-wide TCP sockets by state. Read through PID 1's view of the network: on the host that
- * is the host's namespace, and in a container started with `pid: host` too, where /proc/net
- * would show only the container's own sockets. Falls back to our own namespace when PID 1's
- * is not readable.
- */
-export function readHostTcp(procRoot = '/proc'): { counts: Map<string, number>; source: string } {
-  for (const dir of [`${procRoot}/1/net`, `${procRoot}/self/net`]) {
-    const texts: string[] = [];
-    for (const f of ['tcp', 'tcp6']) {
-      try {
-        texts.push(readProcFile(`${dir}/${f}`));
-      } catch {
-        // tcp6 is absent when IPv6 is disabled; tcp alone then
-      }
-    }
-    if (texts.length > 0) return { counts: countTcpStates(texts), source: dir };
-  }
-  throw new Error(`cannot read ${procRoot}/1/net/tcp or ${procRoot}/self/net/tcp`);
 }
 
 export interface HostMemory {

@@ -6,7 +6,7 @@
 // thousands of tiny files a scrape reads) and the total stays in the low milliseconds.
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { parseProcNetTcp, parseProcStat, socketInode, type ProcStat } from './proc-parse.js';
+import { parseProcStat, socketInode, type ProcStat } from './proc-parse.js';
 
 function getconf(name: string, fallback: number): number {
   try {
@@ -49,6 +49,17 @@ let sysconf: { clockTicks: number; pageSize: number } | undefined;
 export function systemConstants(): { clockTicks: number; pageSize: number } {
   sysconf ??= { clockTicks: getconf('CLK_TCK', 100), pageSize: getconf('PAGESIZE', 4096) };
   return sysconf;
+}
+
+/**
+ * The kernel's boot time, unix seconds (`btime` of /proc/stat). Read each time: it moves when
+ * the wall clock is stepped, and a /proc start time is only comparable with the wall clock
+ * through the current value.
+ */
+export function bootTimeSeconds(procRoot = '/proc'): number {
+  const m = /^btime (\d+)$/m.exec(readProcFile(`${procRoot}/stat`));
+  if (!m) throw new Error(`no btime in ${procRoot}/stat`);
+  return Number(m[1]);
 }
 
 export interface ProcessTable {
@@ -162,9 +173,10 @@ export function treeUsage(table: ProcessTable, root: number, procRoot = '/proc')
 }
 
 /**
- * TCP sockets (IPv4 and IPv6) of the network namespace that `pid` lives in, inode → state.
- * Reading through /proc/PID/net rather than /proc/net gives the watched process's namespace,
- * which is the host's even when the exporter runs in a container with `pid: host`.
+ * The network namespace `pid` lives in (`net:[4026531840]`), undefined when not readable.
+ * Reading a service's sockets through /proc/PID/net rather than /proc/net gives the watched
+ * process's namespace, which is the host's even when the exporter runs in a container with
+ * `pid: host`.
  */
 export function netNamespace(pid: number, procRoot = '/proc'): string | undefined {
   try {
@@ -172,18 +184,4 @@ export function netNamespace(pid: number, procRoot = '/proc'): string | undefine
   } catch {
     return undefined;
   }
-}
-
-export function readTcpSockets(procRoot = '/proc', pid: number | 'self' = 'self'): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const file of ['tcp', 'tcp6']) {
-    let text: string;
-    try {
-      text = readProcFile(`${procRoot}/${pid}/net/${file}`);
-    } catch {
-      continue; // IPv6 disabled, or the process is gone
-    }
-    for (const s of parseProcNetTcp(text)) out.set(s.inode, s.state);
-  }
-  return out;
 }

@@ -35,14 +35,21 @@ export interface SupervisorProcess {
   stderrLogfile: string;
 }
 
-export interface SupervisorSnapshot {
+export interface SupervisorHead {
   url: string;
   version: string;
   identification: string;
   /** supervisord's own state: RUNNING, RESTARTING, SHUTDOWN, FATAL. */
   state: string;
+  /** supervisord's pid (as its own pid namespace numbers it). */
+  pid: number;
+}
+
+export interface SupervisorSnapshot extends SupervisorHead {
   processes: SupervisorProcess[];
 }
+
+const HEAD_CALLS = ['supervisor.getSupervisorVersion', 'supervisor.getIdentification', 'supervisor.getState', 'supervisor.getPID'] as const;
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
@@ -77,34 +84,45 @@ export class SupervisorClient {
     throw new SourceError('supervisor', unreachable.join('; '));
   }
 
-  /** Everything the exporter needs in one round trip (system.multicall). */
+  /**
+   * supervisord itself: version, identification, state and pid, in one round trip. Each is
+   * answered in constant time, however many processes supervisord runs.
+   */
+  async head(signal?: AbortSignal): Promise<SupervisorHead> {
+    return this.headOf(await this.multicall(HEAD_CALLS, signal));
+  }
+
+  /** Everything the exporter needs in one round trip: head() plus getAllProcessInfo. */
   async snapshot(signal?: AbortSignal): Promise<SupervisorSnapshot> {
-    const calls = ['supervisor.getSupervisorVersion', 'supervisor.getIdentification', 'supervisor.getState', 'supervisor.getAllProcessInfo'];
-    const result = await this.call('system.multicall', [calls.map((methodName) => ({ methodName, params: [] }))], signal);
-    if (!Array.isArray(result) || result.length !== calls.length) {
-      throw new SourceError('supervisor', 'unexpected system.multicall answer');
-    }
-    // supervisord's multicall returns each result bare (not wrapped in a one-element array as
-    // the XML-RPC multicall convention has it); a failed call is a {faultCode, faultString} struct.
-    const values = result.map((r, i) => {
-      if (r !== null && typeof r === 'object' && !Array.isArray(r) && 'faultCode' in r) {
-        throw new SourceError('supervisor', `${calls[i]} failed: ${String(r.faultString ?? 'fault')}`);
-      }
-      return r;
-    });
+    const values = await this.multicall([...HEAD_CALLS, 'supervisor.getAllProcessInfo'], signal);
+    return { ...this.headOf(values), processes: parseProcessInfo(values[HEAD_CALLS.length] as XmlRpcValue) };
+  }
+
+  private headOf(values: XmlRpcValue[]): SupervisorHead {
     const state = values[2] as Record<string, XmlRpcValue> | null;
     return {
       url: this.preferred ?? this.cfg.urls[0] ?? '',
       version: String(values[0]),
       identification: String(values[1]),
       state: String(state?.statename ?? 'UNKNOWN'),
-      processes: parseProcessInfo(values[3] as XmlRpcValue),
+      pid: num(values[3]),
     };
   }
 
-  /** Only the process list: the cheap call of the background restart poller. */
-  async processes(signal?: AbortSignal): Promise<SupervisorProcess[]> {
-    return parseProcessInfo(await this.call('supervisor.getAllProcessInfo', [], signal));
+  /** Calls methods without parameters in one system.multicall; a failed call fails the whole. */
+  private async multicall(calls: readonly string[], signal?: AbortSignal): Promise<XmlRpcValue[]> {
+    const result = await this.call('system.multicall', [calls.map((methodName) => ({ methodName, params: [] }))], signal);
+    if (!Array.isArray(result) || result.length !== calls.length) {
+      throw new SourceError('supervisor', 'unexpected system.multicall answer');
+    }
+    // supervisord's multicall returns each result bare (not wrapped in a one-element array as
+    // the XML-RPC multicall convention has it); a failed call is a {faultCode, faultString} struct.
+    return result.map((r, i) => {
+      if (r !== null && typeof r === 'object' && !Array.isArray(r) && 'faultCode' in r) {
+        throw new SourceError('supervisor', `${calls[i]} failed: ${String(r.faultString ?? 'fault')}`);
+      }
+      return r;
+    });
   }
 
   private async callAt(url: string, method: string, params: XmlRpcValue[], signal?: AbortSignal): Promise<XmlRpcValue> {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { argv0Basename, countTcpStates, nameMatches } from '../../src/sources/host.js';
+import { parseProcNetTcp } from '../../src/sources/proc-parse.js';
 
 describe('host source helpers', () => {
   it('matches a name exactly or with a version suffix only', () => {
@@ -35,7 +36,7 @@ describe('host source helpers', () => {
       '   0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:C350 01 00000000:00000000 00:00000000 00000000     0        0 555 1 0000000000000000 20 4 0 10 -1',
       '',
     ].join('\n');
-    const c = countTcpStates([tcp, tcp6]);
+    const c = countTcpStates([...parseProcNetTcp(tcp), ...parseProcNetTcp(tcp6)]);
     assert.equal(c.get('listen'), 1);
     assert.equal(c.get('established'), 2);
     assert.equal(c.get('time_wait'), 2);

@@ -1,0 +1,106 @@
+// A supervisord of more than 100 processes, where a scrape serves supervisord's last process
+// list while /proc shows no process started or ended under it: every change made through
+// supervisorctl, and a crash, must still show on the very next scrape, as supervisorctl says.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Exporter } from './helpers/exporter.js';
+import { find, value, type ParsedSample } from './helpers/metrics.js';
+import { sleep, Supervisord } from './helpers/supervisord.js';
+
+const WORKERS = 110;
+
+/** Every process's current state in a scrape, keyed as supervisorctl names them. */
+function states(m: ParsedSample[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of find(m, 'hostaudit_service_state')) {
+    if (s.value !== 1) continue;
+    const { group, name, state } = s.labels as { group: string; name: string; state: string };
+    out.set(group === name ? name : `${group}:${name}`, state);
+  }
+  return out;
+}
+
+function ctlStates(sv: Supervisord): Map<string, string> {
+  return new Map([...sv.status()].map(([k, v]) => [k, v.state]));
+}
+
+describe('a large supervisord: the process list is reused only while nothing changed', () => {
+  let sv: Supervisord;
+  let exp: Exporter;
+
+  before(async () => {
+    sv = await Supervisord.start({
+      programs: [
+        { name: 'worker', command: '/bin/sleep 3600', options: { numprocs: String(WORKERS), startsecs: '0', autorestart: 'true' } },
+        { name: 'late', command: '/bin/sleep 3600', options: { autostart: 'false', startsecs: '0' } },
+      ],
+    });
+    await sv.waitFor((s) => s.size === WORKERS + 1 && [...s].filter(([, v]) => v.state === 'RUNNING').length === WORKERS, 60_000);
+    exp = await Exporter.start({ config: { supervisor: { url: sv.unixUrl, poll_interval: '500ms' } } });
+  });
+
+  after(async () => {
+    await exp?.cleanup();
+    await sv?.cleanup();
+  });
+
+  it('serves the last list (its age above 0) and still asks supervisord every scrape', async () => {
+    let reused: ParsedSample[] | undefined;
+    for (let i = 0; i < 10 && !reused; i++) {
+      const m = await exp.scrape();
+      if ((value(m, 'hostaudit_supervisor_process_list_age_seconds') ?? 0) > 0) reused = m;
+      else await sleep(300);
+    }
+    assert.ok(reused, 'a scrape reused the process list');
+    assert.equal(value(reused, 'hostaudit_supervisor_up'), 1);
+    assert.deepEqual(states(reused), ctlStates(sv));
+    // RUNNING descriptions are "pid N" (the uptime is cut), and N is supervisorctl's pid.
+    const ctl = sv.status();
+    const info = find(reused, 'hostaudit_service_info', { name: 'worker_07' })[0];
+    assert.equal(info?.labels.description, `pid ${ctl.get('worker:worker_07')?.pid}`);
+  });
+
+  it('shows a stop on the next scrape', async () => {
+    sv.ctl('stop', 'worker:worker_05');
+    const m = await exp.scrape();
+    assert.equal(value(m, 'hostaudit_service_state', { name: 'worker_05', state: 'STOPPED' }), 1);
+    assert.equal(value(m, 'hostaudit_service_up', { name: 'worker_05' }), 0);
+    assert.equal(value(m, 'hostaudit_supervisor_process_list_age_seconds'), 0);
+    assert.deepEqual(states(m), ctlStates(sv));
+  });
+
+  it('shows a start on the next scrape', async () => {
+    sv.ctl('start', 'late');
+    const m = await exp.scrape();
+    assert.equal(value(m, 'hostaudit_service_state', { name: 'late', state: 'RUNNING' }), 1);
+    assert.equal(value(m, 'hostaudit_service_processes', { name: 'late' }), 1);
+    assert.deepEqual(states(m), ctlStates(sv));
+  });
+
+  it('shows a crash and its restart, counted once, with the new start time', async () => {
+    const before = sv.status().get('worker:worker_10');
+    assert.ok(before?.pid);
+    const m0 = await exp.scrape();
+    const start0 = value(m0, 'hostaudit_service_start_time_seconds', { name: 'worker_10' }) ?? 0;
+    process.kill(before.pid, 'SIGKILL');
+    await sv.waitFor((s) => s.get('worker:worker_10')?.state === 'RUNNING' && s.get('worker:worker_10')?.pid !== before.pid);
+    const m = await exp.scrape();
+    assert.equal(value(m, 'hostaudit_service_restarts_total', { name: 'worker_10' }), 1);
+    assert.ok((value(m, 'hostaudit_service_start_time_seconds', { name: 'worker_10' }) ?? 0) >= start0);
+    const info = find(m, 'hostaudit_service_info', { name: 'worker_10' })[0];
+    assert.equal(info?.labels.description, `pid ${sv.status().get('worker:worker_10')?.pid}`);
+    assert.deepEqual(states(m), ctlStates(sv));
+  });
+
+  it('reuses again once things are quiet, and every figure still matches supervisorctl', async () => {
+    let m: ParsedSample[] = [];
+    for (let i = 0; i < 10; i++) {
+      m = await exp.scrape();
+      if ((value(m, 'hostaudit_supervisor_process_list_age_seconds') ?? 0) > 0) break;
+      await sleep(300);
+    }
+    assert.ok((value(m, 'hostaudit_supervisor_process_list_age_seconds') ?? 0) > 0);
+    assert.deepEqual(states(m), ctlStates(sv));
+    assert.equal(find(m, 'hostaudit_service_up').filter((s) => s.value === 1).length, WORKERS); // 109 workers + late
+  });
+});
