@@ -24,6 +24,7 @@ export class PathsCollector implements Collector {
   private readonly latest = new Map<string, Latest>();
   private readonly warnedLink = new Set<string>();
   private readonly pool = new WalkerPool();
+  private readonly plan: ScanGroup[];
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   /** Completed scan rounds (tests wait on it). */
@@ -33,7 +34,9 @@ export class PathsCollector implements Collector {
     private readonly paths: readonly PathConfig[],
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.plan = planScans(paths);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -47,9 +50,9 @@ export class PathsCollector implements Collector {
 
   /** One round now, outside the interval (the one-shot audit); resolves when collect() has it. */
   async refresh(signal: AbortSignal): Promise<void> {
-    for (const p of this.paths) {
+    for (const g of this.plan) {
       if (signal.aborted) return;
-      await this.scanOne(p);
+      await this.scanGroup(g);
     }
     this.rounds++;
   }
@@ -59,9 +62,9 @@ export class PathsCollector implements Collector {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       const roundStart = Date.now();
-      for (const p of this.paths) {
+      for (const g of this.plan) {
         if (signal.aborted) return;
-        await this.scanOne(p);
+        await this.scanGroup(g);
       }
       this.rounds++;
       const wait = roundStart + this.intervalMs - Date.now();
@@ -73,7 +76,31 @@ export class PathsCollector implements Collector {
     }
   }
 
-  private async scanOne(p: PathConfig): Promise<void> {
+  /** One walk for a path and every configured path inside it; any of those the walk did not reach, alone. */
+  private async scanGroup(g: ScanGroup): Promise<void> {
+    if (g.inner.length === 0) return this.scanOne(g.outer);
+    for (const p of [g.outer, ...g.inner]) this.warnIfSymlink(p);
+    const now = Date.now();
+    let result: ScanResult;
+    try {
+      result = await this.pool.scan({
+        root: g.outer.path,
+        modifiedSince: cutoffs(g.outer, now),
+        within: g.inner.map((p) => ({ root: p.path, modifiedSince: cutoffs(p, now) })),
+      });
+    } catch (err) {
+      if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: g.outer.name, path: g.outer.path, err: describeError(err) });
+      return;
+    }
+    this.keep(g.outer, result);
+    for (const [i, p] of g.inner.entries()) {
+      const r = result.within?.[i];
+      if (r) this.keep(p, r);
+      else if (!this.stopping.signal.aborted) await this.scanOne(p);
+    }
+  }
+
+  private warnIfSymlink(p: PathConfig): void {
     if (!this.warnedLink.has(p.name) && isSymlink(p.path)) {
       // du -sb LINK measures the link, and so do we; almost certainly not what was meant.
       this.warnedLink.add(p.name);
@@ -82,13 +109,19 @@ export class PathsCollector implements Collector {
         path: p.path,
       });
     }
-    const now = Date.now();
+  }
+
+  private keep(p: PathConfig, result: ScanResult): void {
+    this.latest.set(p.name, { result, finishedAt: Date.now() });
+    if (result.errors > 0) {
+      this.log.debug('path scan had errors', { name: p.name, errors: result.errors, first: result.errorSamples.join('; ') });
+    }
+  }
+
+  private async scanOne(p: PathConfig): Promise<void> {
+    this.warnIfSymlink(p);
     try {
-      const result = await this.pool.scan({ root: p.path, modifiedSince: p.modifiedWithin.map((w) => now - w.ms) });
-      this.latest.set(p.name, { result, finishedAt: Date.now() });
-      if (result.errors > 0) {
-        this.log.debug('path scan had errors', { name: p.name, errors: result.errors, first: result.errorSamples.join('; ') });
-      }
+      this.keep(p, await this.pool.scan({ root: p.path, modifiedSince: cutoffs(p, Date.now()) }));
     } catch (err) {
       // A crashed or cancelled walk: the previous result stays (its timestamp shows its age).
       if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: p.name, path: p.path, err: describeError(err) });
@@ -126,6 +159,47 @@ export class PathsCollector implements Collector {
     }
     return b.build();
   }
+}
+
+/** Files modified at or after these times (ms) count in each of the path's windows. */
+function cutoffs(p: PathConfig, now: number): number[] {
+  return p.modifiedWithin.map((w) => now - w.ms);
+}
+
+export interface ScanGroup {
+  outer: PathConfig;
+  /** Configured paths inside `outer` (or equal to it), measured in the same walk. */
+  inner: PathConfig[];
+}
+
+/**
+ * Groups configured paths by the outermost configured path containing each, so a tree is
+ * walked once however many configured paths it holds (the audit's `system` holds `logs` and
+ * `data`: without this the log tree was walked twice every scan_interval). Pure.
+ */
+export function planScans(paths: readonly PathConfig[]): ScanGroup[] {
+  const covers = (q: PathConfig, qi: number, p: PathConfig, pi: number): boolean =>
+    q.path === p.path ? qi < pi : p.path.startsWith(q.path === '/' ? '/' : `${q.path}/`);
+  const groups = new Map<PathConfig, ScanGroup>();
+  const outerOf = paths.map((p, pi) => {
+    let best = p;
+    let bestIndex = pi;
+    paths.forEach((q, qi) => {
+      if (covers(q, qi, p, pi) && (q.path.length < best.path.length || (q.path.length === best.path.length && qi < bestIndex))) {
+        best = q;
+        bestIndex = qi;
+      }
+    });
+    return best;
+  });
+  paths.forEach((p, i) => {
+    if (outerOf[i] === p) groups.set(p, { outer: p, inner: [] });
+  });
+  paths.forEach((p, i) => {
+    const o = outerOf[i] as PathConfig;
+    if (o !== p) groups.get(o)?.inner.push(p);
+  });
+  return [...groups.values()];
 }
 
 function isSymlink(p: string): boolean {

@@ -27,7 +27,7 @@ function wantsWork(): boolean {
 const port = parentPort;
 port?.on('message', (msg: ToWorker) => {
   if (msg.type === 'begin') {
-    walker = new Walker(msg.cutoffs);
+    walker = new Walker(msg.cutoffs, msg.within);
     hungry = new Int32Array(msg.hungry);
   } else if (msg.type === 'task') {
     const ok = (walker as Walker).run(msg.task, wantsWork, (task) => port.postMessage({ type: 'task', task } satisfies FromWorker));

@@ -17,6 +17,11 @@ export interface ScanRequest {
   root: string;
   /** Regular files with mtime >= each cutoff (ms since epoch) are counted, in this order. */
   modifiedSince: number[];
+  /**
+   * Directories inside the tree to measure in the same walk, each as if walked on its own
+   * (its own hardlink set and cutoffs): a configured path inside another is not walked twice.
+   */
+  within?: Array<{ root: string; modifiedSince: number[] }>;
 }
 
 export interface ScanResult {
@@ -36,6 +41,11 @@ export interface ScanResult {
   durationMs: number;
   /** The first few errors, for a debug log line. */
   errorSamples: string[];
+  /**
+   * ScanRequest.within's results, in its order; undefined for one the walk did not reach as
+   * a directory (a symlink, gone, unreadable on the way): the caller scans that one on its own.
+   */
+  within?: Array<ScanResult | undefined>;
 }
 
 const MAX_ERROR_SAMPLES = 5;
@@ -48,6 +58,8 @@ export interface DirTask {
   ancestors: string[];
   /** The scan root: lstat it and count it first. */
   root?: boolean;
+  /** Indexes of ScanRequest.within that contain this directory. */
+  within?: number[];
 }
 
 /** Counts from one walker; multiply-linked inodes are kept apart so walkers can be merged. */
@@ -59,36 +71,31 @@ export interface PartialCounts {
   errorSamples: string[];
   /** Non-directories with nlink > 1, [dev, ino, size], each once per walker. */
   linked: Array<[number, number, number]>;
+  /** Counts of each of ScanRequest.within, and whether this walker reached it. */
+  within?: Array<PartialCounts & { reached: boolean }>;
 }
 
 interface Pending {
   dir: string;
   key: string;
   parent: Pending | undefined;
+  /** Indexes of the `within` directories this one is inside (or is). */
+  within: readonly number[];
 }
 
-/**
- * One walker's state: a depth-first stack of directories to read. Inodes are remembered only
- * for non-directories with more than one link (a file with one link cannot be met twice when
- * symlinks are not followed), so a tree of a million ordinary files needs no inode table.
- */
-export class Walker {
-  readonly counts: PartialCounts;
-  private readonly linked = new Map<number, Map<number, number>>();
-  private readonly stack: Pending[] = [];
+const NONE: readonly number[] = [];
 
-  constructor(private readonly cutoffs: readonly number[]) {
-    this.counts = {
-      bytes: 0,
-      files: 0,
-      filesModified: cutoffs.map(() => 0),
-      errors: 0,
-      errorSamples: [],
-      linked: [],
-    };
+/** One tree's counts inside a walk: the scan root's, or one of ScanRequest.within's. */
+class Tally {
+  readonly counts: PartialCounts;
+  readonly linked = new Map<number, Map<number, number>>();
+  reached = false;
+
+  constructor(readonly cutoffs: readonly number[]) {
+    this.counts = { bytes: 0, files: 0, filesModified: cutoffs.map(() => 0), errors: 0, errorSamples: [], linked: [] };
   }
 
-  private fail(path: string, err: unknown): void {
+  fail(path: string, err: unknown): void {
     const c = this.counts;
     c.errors++;
     if (c.errorSamples.length < MAX_ERROR_SAMPLES) {
@@ -96,14 +103,10 @@ export class Walker {
     }
   }
 
-  /** Counts one entry; a directory is queued for reading. */
-  private visit(path: string, st: Stats, parent: Pending | undefined): void {
+  add(st: Stats): void {
     const c = this.counts;
     if (st.isDirectory()) {
       c.bytes += st.size;
-      const key = `${st.dev}:${st.ino}`;
-      for (let a = parent; a; a = a.parent) if (a.key === key) return; // a bind mount containing itself: du skips it
-      this.stack.push({ dir: path === '/' ? '' : path, key, parent });
       return;
     }
     if (st.nlink > 1) {
@@ -121,66 +124,6 @@ export class Walker {
     }
   }
 
-  /**
-   * Walks one task to the end, handing directories to `donate` while `wantsWork` says another
-   * walker is idle. Returns false when the task is the root and the root cannot be read.
-   */
-  run(task: DirTask, wantsWork: () => boolean = () => false, donate: (t: DirTask) => void = () => undefined): boolean {
-    let parent: Pending | undefined;
-    for (const key of task.ancestors) parent = { dir: '', key, parent };
-    if (task.root) {
-      let st: Stats | undefined;
-      try {
-        st = lstatSync(task.dir, NO_THROW);
-      } catch (err) {
-        this.fail(task.dir, err);
-        return false;
-      }
-      if (!st) {
-        this.fail(task.dir, undefined);
-        return false;
-      }
-      this.visit(task.dir, st, parent);
-    } else {
-      this.stack.push({ dir: task.dir, key: task.ancestors[task.ancestors.length - 1] ?? '', parent: parent?.parent });
-    }
-    const stack = this.stack;
-    while (stack.length > 0) {
-      // The shallowest pending directory is the biggest piece of work to hand an idle walker.
-      if (stack.length > 1 && wantsWork()) {
-        const d = stack.shift() as Pending;
-        const ancestors: string[] = [];
-        for (let a: Pending | undefined = d; a; a = a.parent) ancestors.unshift(a.key);
-        donate({ dir: d.dir, ancestors });
-        continue;
-      }
-      const d = stack.pop() as Pending;
-      let names: string[];
-      try {
-        names = readdirSync(d.dir || '/');
-      } catch (err) {
-        // du counts an unreadable directory's own size (done in visit) and reports it; so do we.
-        this.fail(d.dir || '/', err);
-        continue;
-      }
-      for (const name of names) {
-        const path = `${d.dir}/${name}`;
-        let st: Stats | undefined;
-        try {
-          st = lstatSync(path, NO_THROW);
-        } catch (err) {
-          this.fail(path, err); // EACCES on a parent that lost its x bit mid-walk, …
-          continue;
-        }
-        // Gone between readdir and lstat: du says "cannot access" and counts an error too.
-        if (!st) this.fail(path, undefined);
-        else this.visit(path, st, d);
-      }
-    }
-    return true;
-  }
-
-  /** The counts with the multiply-linked inodes listed for merging. */
   finish(): PartialCounts {
     const linked: Array<[number, number, number]> = [];
     for (const [dev, inodes] of this.linked) for (const [ino, size] of inodes) linked.push([dev, ino, size]);
@@ -189,8 +132,133 @@ export class Walker {
   }
 }
 
+/**
+ * One walker's state: a depth-first stack of directories to read. Inodes are remembered only
+ * for non-directories with more than one link (a file with one link cannot be met twice when
+ * symlinks are not followed), so a tree of a million ordinary files needs no inode table.
+ */
+export class Walker {
+  private readonly root: Tally;
+  private readonly within: Tally[];
+  private readonly withinIndex = new Map<string, number>();
+  private readonly stack: Pending[] = [];
+
+  constructor(cutoffs: readonly number[], within: ReadonlyArray<{ root: string; modifiedSince: readonly number[] }> = []) {
+    this.root = new Tally(cutoffs);
+    this.within = within.map((w) => new Tally(w.modifiedSince));
+    within.forEach((w, i) => this.withinIndex.set(w.root, i));
+  }
+
+  /** The scan root's counts so far. */
+  get counts(): PartialCounts {
+    return this.root.counts;
+  }
+
+  private fail(path: string, err: unknown, within: readonly number[]): void {
+    this.root.fail(path, err);
+    for (const i of within) (this.within[i] as Tally).fail(path, err);
+  }
+
+  /** Counts one entry; a directory is queued for reading. */
+  private visit(path: string, st: Stats, parent: Pending | undefined, inherited: readonly number[]): void {
+    let within = inherited;
+    if (st.isDirectory() && this.withinIndex.size > 0) {
+      const i = this.withinIndex.get(path);
+      if (i !== undefined) {
+        within = [...inherited, i];
+        (this.within[i] as Tally).reached = true;
+      }
+    }
+    this.root.add(st);
+    for (const i of within) (this.within[i] as Tally).add(st);
+    if (st.isDirectory()) {
+      const key = `${st.dev}:${st.ino}`;
+      for (let a = parent; a; a = a.parent) if (a.key === key) return; // a bind mount containing itself: du skips it
+      this.stack.push({ dir: path === '/' ? '' : path, key, parent, within });
+    }
+  }
+
+  /**
+   * Walks one task to the end, handing directories to `donate` while `wantsWork` says another
+   * walker is idle. Returns false when the task is the root and the root cannot be read.
+   */
+  run(task: DirTask, wantsWork: () => boolean = () => false, donate: (t: DirTask) => void = () => undefined): boolean {
+    let parent: Pending | undefined;
+    for (const key of task.ancestors) parent = { dir: '', key, parent, within: NONE };
+    if (task.root) {
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(task.dir, NO_THROW);
+      } catch (err) {
+        this.fail(task.dir, err, NONE);
+        return false;
+      }
+      if (!st) {
+        this.fail(task.dir, undefined, NONE);
+        return false;
+      }
+      this.visit(task.dir, st, parent, NONE);
+    } else {
+      this.stack.push({ dir: task.dir, key: task.ancestors[task.ancestors.length - 1] ?? '', parent: parent?.parent, within: task.within ?? NONE });
+    }
+    const stack = this.stack;
+    while (stack.length > 0) {
+      // The shallowest pending directory is the biggest piece of work to hand an idle walker.
+      if (stack.length > 1 && wantsWork()) {
+        const d = stack.shift() as Pending;
+        const ancestors: string[] = [];
+        for (let a: Pending | undefined = d; a; a = a.parent) ancestors.unshift(a.key);
+        donate({ dir: d.dir, ancestors, ...(d.within.length > 0 ? { within: [...d.within] } : {}) });
+        continue;
+      }
+      const d = stack.pop() as Pending;
+      let names: string[];
+      try {
+        names = readdirSync(d.dir || '/');
+      } catch (err) {
+        // du counts an unreadable directory's own size (done in visit) and reports it; so do we.
+        this.fail(d.dir || '/', err, d.within);
+        continue;
+      }
+      for (const name of names) {
+        const path = `${d.dir}/${name}`;
+        let st: Stats | undefined;
+        try {
+          st = lstatSync(path, NO_THROW);
+        } catch (err) {
+          this.fail(path, err, d.within); // EACCES on a parent that lost its x bit mid-walk, …
+          continue;
+        }
+        // Gone between readdir and lstat: du says "cannot access" and counts an error too.
+        if (!st) this.fail(path, undefined, d.within);
+        else this.visit(path, st, d, d.within);
+      }
+    }
+    return true;
+  }
+
+  /** The counts with the multiply-linked inodes listed for merging. */
+  finish(): PartialCounts {
+    const out = this.root.finish();
+    if (this.within.length > 0) out.within = this.within.map((t) => ({ ...t.finish(), reached: t.reached }));
+    return out;
+  }
+}
+
 /** Merges walkers' counts into a result; each multiply-linked inode's size is added once. */
 export function mergeCounts(req: ScanRequest, parts: PartialCounts[], startedAt: number, durationMs: number, rootOk: boolean): ScanResult {
+  const res = mergeOne(req, parts, startedAt, durationMs, rootOk);
+  if (req.within && req.within.length > 0) {
+    res.within = req.within.map((w, i) => {
+      const subs = parts.map((p) => p.within?.[i]).filter((c): c is PartialCounts & { reached: boolean } => c !== undefined);
+      if (!subs.some((c) => c.reached)) return undefined;
+      return mergeOne({ root: w.root, modifiedSince: w.modifiedSince }, subs, startedAt, durationMs, true);
+    });
+  }
+  return res;
+}
+
+function mergeOne(req: ScanRequest, parts: PartialCounts[], startedAt: number, durationMs: number, rootOk: boolean): ScanResult {
   const res: ScanResult = {
     root: req.root,
     ok: rootOk,
@@ -224,7 +292,7 @@ export function mergeCounts(req: ScanRequest, parts: PartialCounts[], startedAt:
 export function walkSync(req: ScanRequest): ScanResult {
   const startedAt = Date.now();
   const t0 = performance.now();
-  const w = new Walker(req.modifiedSince);
+  const w = new Walker(req.modifiedSince, req.within);
   const rootOk = w.run({ dir: req.root, ancestors: [], root: true });
   const part = w.finish();
   return mergeCounts(req, [part], startedAt, performance.now() - t0, rootOk);
@@ -233,7 +301,7 @@ export function walkSync(req: ScanRequest): ScanResult {
 // ---- the walker pool ------------------------------------------------------------------------
 
 export type ToWorker =
-  | { type: 'begin'; cutoffs: number[]; hungry: SharedArrayBuffer }
+  | { type: 'begin'; cutoffs: number[]; within?: ScanRequest['within']; hungry: SharedArrayBuffer }
   | { type: 'task'; task: DirTask }
   | { type: 'finish' };
 export type FromWorker =
@@ -365,7 +433,7 @@ export class WalkerPool {
         w.on('message', handler);
         w.once('error', fail);
         w.once('exit', onExit);
-        w.postMessage({ type: 'begin', cutoffs: req.modifiedSince, hungry: hungryBuf } satisfies ToWorker);
+        w.postMessage({ type: 'begin', cutoffs: req.modifiedSince, ...(req.within ? { within: req.within } : {}), hungry: hungryBuf } satisfies ToWorker);
       }
       dispatch();
     });

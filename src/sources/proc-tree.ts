@@ -151,25 +151,39 @@ export function treeUsage(table: ProcessTable, root: number, procRoot = '/proc')
     u.processes++;
     u.residentBytes += st.rssPages * pageSize;
     u.virtualBytes += st.vsizeBytes;
-    let fds: string[];
-    try {
-      fds = readdirSync(`${procRoot}/${pid}/fd`);
-    } catch {
-      continue; // exited mid-read, or not ours to read
-    }
-    u.openFds += fds.length;
-    for (const fd of fds) {
-      try {
-        const inode = socketInode(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
-        if (inode !== undefined) u.socketInodes.add(inode);
-      } catch {
-        // the fd was closed between readdir and readlink
-      }
+    const links = fdLinks(`${procRoot}/${pid}/fd`);
+    if (!links) continue; // exited mid-read, or not ours to read
+    u.openFds += links.length;
+    for (const link of links) {
+      const inode = socketInode(link);
+      if (inode !== undefined) u.socketInodes.add(inode);
     }
   }
   u.userSeconds = userTicks / clockTicks;
   u.systemSeconds = systemTicks / clockTicks;
   return u;
+}
+
+/**
+ * The targets of a process's open fds (`socket:[123]`, `/dev/null`, …); undefined when the
+ * directory cannot be read (the process exited, or is not ours to read).
+ */
+export function fdLinks(dir: string): string[] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const links: string[] = [];
+  for (const fd of names) {
+    try {
+      links.push(readlinkSync(`${dir}/${fd}`));
+    } catch {
+      // the fd was closed between readdir and readlink
+    }
+  }
+  return links;
 }
 
 /**

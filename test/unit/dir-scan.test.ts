@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, rmSync, statSync, writeFileSync, linkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { mergeCounts, scanTree, walkSync, Walker, type PartialCounts } from '../../src/sources/dir-scan.js';
+import { mergeCounts, scanTree, walkSync, Walker, type PartialCounts, type ScanResult } from '../../src/sources/dir-scan.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
 function part(over: Partial<PartialCounts>): PartialCounts {
@@ -101,5 +101,54 @@ describe('Walker on a real tree', () => {
     assert.equal(pooled.errors, 0);
     // Hardlinked f0 files are counted once though two names exist.
     assert.ok(statSync(path.join(root, 'link-to-a3-f0')).nlink === 2);
+  });
+
+  it('measures directories inside the tree in the same walk exactly as each walked alone', async () => {
+    const root = path.join(dir, 'nested');
+    const logs = path.join(root, 'logs');
+    const data = path.join(root, 'data');
+    const deep = path.join(logs, 'archive');
+    for (const d of [path.join(logs, 'a'), deep, path.join(data, 'prod'), path.join(root, 'code')]) mkdirSync(d, { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(path.join(logs, 'a', `f${i}.log`), 'l'.repeat(100 + i));
+    for (let i = 0; i < 5; i++) writeFileSync(path.join(deep, `old${i}.log`), 'o'.repeat(1000 + i));
+    writeFileSync(path.join(data, 'prod', 'orders.db'), 'd'.repeat(4096));
+    writeFileSync(path.join(root, 'code', 'main.py'), 'print(1)\n');
+    // A file linked inside logs and from outside it: once in each tree that holds a name of it.
+    linkSync(path.join(logs, 'a', 'f0.log'), path.join(root, 'code', 'f0-link'));
+    linkSync(path.join(logs, 'a', 'f1.log'), path.join(logs, 'f1-again'));
+    symlinkSync(logs, path.join(data, 'logs-link')); // not followed: the link's own size
+    // A configured path that is a symlink inside the tree, and one that does not exist.
+    symlinkSync(data, path.join(root, 'data-link'));
+    const within = [
+      { root: logs, modifiedSince: [0, Date.now() + 3_600_000] },
+      { root: data, modifiedSince: [] },
+      { root: deep, modifiedSince: [0] },
+      { root: path.join(root, 'data-link'), modifiedSince: [] },
+      { root: path.join(root, 'missing'), modifiedSince: [] },
+    ];
+    const req = { root, modifiedSince: [0], within };
+    for (const r of [walkSync(req), await scanTree(req, 2)]) {
+      const alone = walkSync({ root, modifiedSince: [0] });
+      assert.equal(r.bytes, alone.bytes);
+      assert.equal(r.files, alone.files);
+      assert.equal(r.within?.length, within.length);
+      for (const [i, w] of within.entries()) {
+        if (i >= 3) {
+          assert.equal(r.within?.[i], undefined, `${w.root} is not reached as a directory: scanned on its own`);
+          continue;
+        }
+        const one = walkSync(w);
+        const got: ScanResult | undefined = r.within?.[i];
+        assert.ok(got, w.root);
+        assert.equal(got.bytes, one.bytes, `${w.root} bytes`);
+        assert.equal(got.files, one.files, `${w.root} files`);
+        assert.deepEqual(got.filesModified, one.filesModified, `${w.root} modified`);
+        assert.equal(got.errors, one.errors, `${w.root} errors`);
+        assert.equal(got.ok, true);
+      }
+    }
+    // The figures themselves, as du -sb and find count them.
+    const logsAlone = walkSync({ root: logs, modifiedSince: [] });
+    assert.equal(logsAlone.files, 36); // 30 + 5 + the second name of f1
   });
 });

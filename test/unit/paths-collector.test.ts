@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PathsCollector } from '../../src/collectors/paths.js';
+import { PathsCollector, planScans } from '../../src/collectors/paths.js';
 import type { MetricFamily } from '../../src/collectors/metric-family.js';
 import { silentLogger } from '../../src/log.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
@@ -68,5 +68,57 @@ describe('PathsCollector', () => {
     assert.ok(Date.now() - t0 < 5000);
     // After stop, a scrape still answers (with whatever finished before).
     await c.collect(ctx);
+  });
+
+  it('walks a configured path once with the configured paths inside it, each equal to du -sb', async () => {
+    const sys = path.join(dir, 'sys');
+    mkdirSync(path.join(sys, 'logs', 'old'), { recursive: true });
+    mkdirSync(path.join(sys, 'data'), { recursive: true });
+    writeFileSync(path.join(sys, 'logs', 'a.log'), 'a'.repeat(1234));
+    writeFileSync(path.join(sys, 'logs', 'old', 'b.log'), 'b'.repeat(4321));
+    writeFileSync(path.join(sys, 'data', 'x.db'), 'x'.repeat(8192));
+    writeFileSync(path.join(sys, 'README'), 'r');
+    const paths = [
+      { name: 'logs', path: path.join(sys, 'logs'), modifiedWithin: [{ label: '1h', ms: 3_600_000 }] },
+      { name: 'system', path: sys, modifiedWithin: [] },
+      { name: 'old', path: path.join(sys, 'logs', 'old'), modifiedWithin: [] },
+      { name: 'data', path: path.join(sys, 'data'), modifiedWithin: [] },
+    ];
+    const c = new PathsCollector(paths, 3_600_000, silentLogger);
+    try {
+      await c.refresh(new AbortController().signal);
+      const bytes = samples(await c.collect(ctx), 'hostaudit_path_bytes');
+      assert.equal(bytes.length, 4);
+      for (const p of paths) {
+        const du = Number(spawnSync('du', ['-sb', p.path], { encoding: 'utf8' }).stdout.split('\t')[0]);
+        assert.equal(bytes.find((s) => s.labels.name === p.name)?.value, du, p.name);
+      }
+      const modified = samples(await c.collect(ctx), 'hostaudit_path_files_modified');
+      assert.deepEqual(modified.map((s) => [s.labels.name, s.labels.within, s.value]), [['logs', '1h', 2]]);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('planScans', () => {
+  const p = (name: string, at: string) => ({ name, path: at, modifiedWithin: [] });
+  it('groups every configured path under the outermost configured path holding it', () => {
+    const logs = p('logs', '/srv/t/logs');
+    const data = p('data', '/srv/t/data');
+    const system = p('system', '/srv/t');
+    const deep = p('deep', '/srv/t/logs/archive');
+    const other = p('other', '/srv/tx'); // a name prefix, not a directory inside /srv/t
+    const again = p('again', '/srv/t/logs'); // the same directory configured twice
+    const plan = planScans([logs, data, system, deep, other, again]);
+    assert.deepEqual(
+      plan.map((g) => [g.outer.name, g.inner.map((i) => i.name)]),
+      [
+        ['system', ['logs', 'data', 'deep', 'again']],
+        ['other', []],
+      ],
+    );
+    assert.deepEqual(planScans([p('root', '/'), logs]).map((g) => [g.outer.name, g.inner.map((i) => i.name)]), [['root', ['logs']]]);
+    assert.deepEqual(planScans([logs, data]).map((g) => g.inner.length), [0, 0]);
   });
 });
