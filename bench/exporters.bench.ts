@@ -17,6 +17,7 @@ import { sleep } from '../test/helpers/supervisord.js';
 import { AUDITED, GeneratedHost, SCALED, type HostSpec } from './lib/host.js';
 import {
   cpuSeconds,
+  exporterNodeFlags,
   get,
   loadAverage,
   mb,
@@ -65,6 +66,7 @@ interface Results {
 
 async function startAll(host: GeneratedHost): Promise<RunningExporter[]> {
   const hostaudit = await startExporter('hostaudit-exporter', process.execPath, (l) => [
+    ...exporterNodeFlags(MAIN),
     // e.g. HOSTAUDIT_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the exporter
     ...(process.env.HOSTAUDIT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
     MAIN,
@@ -311,7 +313,7 @@ function report(r: Results): void {
 }
 
 const results: Results[] = [];
-say(`exporter: ${MAIN}${process.env.HOSTAUDIT_BENCH_NODE_FLAGS ? ` (node flags: ${process.env.HOSTAUDIT_BENCH_NODE_FLAGS})` : ''}; node ${process.version}; load average at start ${loadAverage()}`);
+say(`exporter: node ${exporterNodeFlags(MAIN).join(' ')} ${MAIN}${process.env.HOSTAUDIT_BENCH_NODE_FLAGS ? ` (node flags: ${process.env.HOSTAUDIT_BENCH_NODE_FLAGS})` : ''}; node ${process.version}; load average at start ${loadAverage()}`);
 if (!flags.only || flags.only === 'audited') results.push(await runHost('audited', AUDITED, true));
 if (!flags.only || flags.only === 'scaled') results.push(await runHost('scaled', SCALED, false));
 if (flags.out) writeFileSync(flags.out, JSON.stringify(results, null, 2));

@@ -15,6 +15,7 @@ import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as DirScan from '../src/sources/dir-scan.js';
+import { exporterNodeFlags } from './lib/measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The built module, as the exporter runs it (its walker threads load dist/…-worker.js).
@@ -166,7 +167,8 @@ async function exporterUnderScan(base: string, tree: string): Promise<UnderScan>
   const watched = path.join(base, 'current');
   const cfg = path.join(base, 'hostaudit.yml');
   writeFileSync(cfg, `paths:\n  - name: bench\n    path: ${watched}\nscan_interval: 3s\nsupervisor:\n  url: unix://${path.join(base, 'no-supervisor.sock')}\n`);
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js'), `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], {
+  const main = path.join(ROOT, 'dist', 'main.js');
+  const child = spawn(process.execPath, [...exporterNodeFlags(main), main, `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -15,6 +15,17 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
+/**
+ * The Node flags the exporter is run with, from its entry point's shebang
+ * (`#!/usr/bin/env -S node FLAGS`): the benchmark measures the exporter as users start it.
+ */
+export function exporterNodeFlags(mainFile: string): string[] {
+  const first = readFileSync(mainFile, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node(?: (.*))?$/.exec(first);
+  if (!m) throw new Error(`${mainFile}: no "#!/usr/bin/env -S node" shebang`);
+  return (m[1] ?? '').split(' ').filter(Boolean);
+}
+
 /** Starts an exporter listening on 127.0.0.1:PORT (the flag built by `listen`), waits for /metrics. */
 export async function startExporter(name: string, cmd: string, args: (listen: string) => string[], env: NodeJS.ProcessEnv = {}): Promise<RunningExporter> {
   const port = await freePort();
