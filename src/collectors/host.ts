@@ -21,7 +21,7 @@ export class HostCollector implements Collector {
     sockets.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const mem = b.gauge('hostaudit_host_memory_bytes', 'Host memory: total, available (MemAvailable), used (total − available).', ['kind']);
     try {
-      const m = await readHostMemory();
+      const m = readHostMemory();
       mem({ kind: 'total' }, m.totalBytes);
       mem({ kind: 'available' }, m.availableBytes);
       mem({ kind: 'used' }, m.usedBytes);

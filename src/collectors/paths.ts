@@ -7,16 +7,18 @@ import { lstatSync } from 'node:fs';
 import type { PathConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { WalkerPool, type ScanResult } from '../sources/dir-scan.js';
+import { scanSliced, WalkerPool, type ScanRequest, type ScanResult } from '../sources/dir-scan.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 const LABELS = ['name', 'path'] as const;
 
 /**
- * A tree whose last scan found this many regular files is walked by the whole pool; smaller
- * ones by one thread. Two threads halve the wall time of a large walk (README, "Directory
- * scans"), but each holds about 12 MB of RSS while it lives.
+ * A tree whose last scan found this many regular files is walked by the walker threads: two
+ * halve the wall time of a large walk (README, "Directory scans"). Smaller ones, and trees not
+ * seen yet, are walked on the event loop in slices of a few milliseconds (scanSliced), which
+ * hands the rest to the threads if the tree turns out large: a thread costs ~34 ms of CPU to
+ * start and holds ~12 MB while it lives, more than a small tree's whole walk.
  */
 const LARGE_TREE_FILES = 50_000;
 
@@ -98,13 +100,13 @@ export class PathsCollector implements Collector {
     const now = Date.now();
     let result: ScanResult;
     try {
-      result = await this.pool.scan(
+      result = await this.walk(
         {
           root: g.outer.path,
           modifiedSince: cutoffs(g.outer, now),
           within: g.inner.map((p) => ({ root: p.path, modifiedSince: cutoffs(p, now) })),
         },
-        this.walkersFor(g.outer),
+        g.outer,
       );
     } catch (err) {
       if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: g.outer.name, path: g.outer.path, err: describeError(err) });
@@ -118,10 +120,11 @@ export class PathsCollector implements Collector {
     }
   }
 
-  /** One walker for a tree last seen small (or not seen yet), the pool for a large one. */
-  private walkersFor(p: PathConfig): number {
+  /** The walker threads for a tree last seen large; the event loop, in slices, for any other. */
+  private walk(req: ScanRequest, p: PathConfig): Promise<ScanResult> {
     const last = this.latest.get(p.name)?.result;
-    return last && last.files >= LARGE_TREE_FILES ? this.pool.size : 1;
+    if (last && last.files >= LARGE_TREE_FILES) return this.pool.scan(req);
+    return scanSliced(req, this.pool, this.stopping.signal);
   }
 
   private warnIfSymlink(p: PathConfig): void {
@@ -145,7 +148,7 @@ export class PathsCollector implements Collector {
   private async scanOne(p: PathConfig): Promise<void> {
     this.warnIfSymlink(p);
     try {
-      this.keep(p, await this.pool.scan({ root: p.path, modifiedSince: cutoffs(p, Date.now()) }, this.walkersFor(p)));
+      this.keep(p, await this.walk({ root: p.path, modifiedSince: cutoffs(p, Date.now()) }, p));
     } catch (err) {
       // A crashed or cancelled walk: the previous result stays (its timestamp shows its age).
       if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: p.name, path: p.path, err: describeError(err) });

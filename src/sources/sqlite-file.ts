@@ -11,6 +11,7 @@
 //   pages, and the newest committed copy of page 1 carries the freelist count;
 // - sqlite_master's b-tree (through the same page map, so a table created a second ago and
 //   still only in the WAL is counted) for the number of tables and indexes.
+import { lstatSync } from 'node:fs';
 import { open, lstat, type FileHandle } from 'node:fs/promises';
 
 export interface SqliteReading {
@@ -323,22 +324,67 @@ async function sizeOf(file: string): Promise<number | undefined> {
 }
 
 /**
+ * A database's three files as lstat sees them (inode, size, mtime, ctime of each, or their
+ * absence), and the newest ctime among them. Synchronous: three stats of local metadata.
+ */
+function filesState(file: string): { key: string; newestChangeMs: number } {
+  let key = '';
+  let newest = 0;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    let st;
+    try {
+      st = lstatSync(f, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    key += st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs};` : '-;';
+    if (st) newest = Math.max(newest, st.ctimeMs);
+  }
+  return { key, newestChangeMs: newest };
+}
+
+/**
+ * A reading is served again only if its files were already quiet when it was taken (their
+ * newest ctime this long before the read began): a write in the same clock tick as the read
+ * could otherwise leave every timestamp unchanged (git's "racily clean" problem).
+ */
+const QUIET_BEFORE_READ_MS = 100;
+
+/**
  * Reads one database, keeping each database's WAL state between calls so a growing WAL is
  * read once, not on every scrape: the next read starts at the last commit already seen.
+ * A database whose files have not changed since the last reading (same inode, size, mtime
+ * and ctime for the main file, -wal and -shm; any write moves ctime) is not opened again:
+ * its last reading is served. Most of the audited host's databases change rarely, and the
+ * seven asynchronous file operations of a reading, times eleven databases, were a scrape's
+ * largest use of libuv's threads.
  */
 export class SqliteReader {
+  private readonly last = new Map<string, { key: string; reading: SqliteReading }>();
   private readonly wal = new Map<string, WalState>();
   /** Schema counts by database, with the state they were read at: parsed again only on change. */
   private readonly schemas = new Map<string, { key: string; counts: SchemaCounts }>();
 
   /** Forgets databases not in `keep` (deleted, or no longer matched by a glob). */
   retain(keep: Set<string>): void {
+    for (const k of this.last.keys()) if (!keep.has(k)) this.last.delete(k);
     for (const k of this.wal.keys()) if (!keep.has(k)) this.wal.delete(k);
     for (const k of this.schemas.keys()) if (!keep.has(k)) this.schemas.delete(k);
   }
 
   /** undefined when the main file is gone or not a regular file. */
   async read(file: string): Promise<SqliteReading | undefined> {
+    const before = filesState(file);
+    const last = this.last.get(file);
+    if (last && last.key === before.key) return last.reading;
+    const startedAt = Date.now();
+    const reading = await this.readAfresh(file);
+    if (reading && before.newestChangeMs < startedAt - QUIET_BEFORE_READ_MS) this.last.set(file, { key: before.key, reading });
+    else this.last.delete(file);
+    return reading;
+  }
+
+  private async readAfresh(file: string): Promise<SqliteReading | undefined> {
     try {
       return await this.readOnce(file);
     } catch {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, rmSync, statSync, writeFileSync, linkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { mergeCounts, scanTree, walkSync, Walker, type PartialCounts, type ScanResult } from '../../src/sources/dir-scan.js';
+import { mergeCounts, scanSliced, scanTree, walkSync, Walker, WalkerPool, type PartialCounts, type ScanResult } from '../../src/sources/dir-scan.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
 function part(over: Partial<PartialCounts>): PartialCounts {
@@ -150,5 +150,67 @@ describe('Walker on a real tree', () => {
     // The figures themselves, as du -sb and find count them.
     const logsAlone = walkSync({ root: logs, modifiedSince: [] });
     assert.equal(logsAlone.files, 36); // 30 + 5 + the second name of f1
+  });
+
+  it('a walk on the event loop in slices equals the plain walk, handing over to threads or not', async () => {
+    const root = path.join(dir, 'sliced');
+    mkdirSync(path.join(root, 'flat'), { recursive: true });
+    for (let i = 0; i < 3000; i++) writeFileSync(path.join(root, 'flat', `f${i}`), 'z'.repeat(i % 97)); // one big listing
+    for (let a = 0; a < 30; a++) {
+      const d = path.join(root, 'logs', `d${a}`, 'deeper');
+      mkdirSync(d, { recursive: true });
+      for (let i = 0; i < 20; i++) writeFileSync(path.join(d, `x${i}`), 'q'.repeat(a + i));
+    }
+    linkSync(path.join(root, 'flat', 'f5'), path.join(root, 'logs', 'f5-link'));
+    const req = { root, modifiedSince: [0], within: [{ root: path.join(root, 'logs'), modifiedSince: [] }] };
+    const want = walkSync(req);
+    const pool = new WalkerPool(2);
+    try {
+      // All on the event loop; then handed to the threads after 100 entries, and after 10 (inside the flat listing).
+      for (const max of [1_000_000, 100, 10]) {
+        const got = await scanSliced(req, pool, undefined, max);
+        assert.equal(got.bytes, want.bytes, `bytes, max ${max}`);
+        assert.equal(got.files, want.files, `files, max ${max}`);
+        assert.deepEqual(got.filesModified, want.filesModified);
+        assert.equal(got.errors, 0);
+        assert.equal(got.within?.[0]?.bytes, want.within?.[0]?.bytes, `logs bytes, max ${max}`);
+        assert.equal(got.within?.[0]?.files, want.within?.[0]?.files);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  // A walk that made no progress between yields would never end: the timeout makes that a failure.
+  it('a walk on the event loop yields to it between slices, also inside a long listing', { timeout: 60_000 }, async () => {
+    // Event-loop turns while the walk runs, counted by a chain of setImmediate (one per turn).
+    let turns = 0;
+    let counting = true;
+    const tick = (): void => {
+      turns++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const pool = new WalkerPool(1);
+    try {
+      // 0 ms slices: a yield at every check, before each directory and every 256 entries.
+      const r = await scanSliced({ root: path.join(dir, 'sliced', 'flat'), modifiedSince: [] }, pool, undefined, 1_000_000, 0);
+      assert.equal(r.files, 3000);
+    } finally {
+      counting = false;
+      await pool.close();
+    }
+    assert.ok(turns >= 10, `the event loop turned ${turns} times during the walk of one 3000-entry listing`);
+  });
+
+  it('a walk on the event loop stops when its signal is aborted', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const pool = new WalkerPool(1);
+    try {
+      await assert.rejects(scanSliced({ root: path.join(dir, 'sliced'), modifiedSince: [] }, pool, ac.signal, 1_000_000), /cancelled/);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -1,7 +1,8 @@
 // Pure helpers of the host source: name matching, argv[0], TCP state counting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { argv0Basename, countTcpStates, nameMatches } from '../../src/sources/host.js';
+import si from 'systeminformation';
+import { argv0Basename, countTcpStates, nameMatches, parseMeminfo, readHostMemory } from '../../src/sources/host.js';
 import { parseProcNetTcp } from '../../src/sources/proc-parse.js';
 
 describe('host source helpers', () => {
@@ -42,5 +43,18 @@ describe('host source helpers', () => {
     assert.equal(c.get('time_wait'), 2);
     assert.equal(c.get('close_wait'), 0);
     assert.equal(c.size, 12);
+  });
+
+  it('reads MemTotal and MemAvailable; used is total − available', () => {
+    const m = parseMeminfo('MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   20480000 kB\nBuffers: 1 kB\n');
+    assert.deepEqual(m, { totalBytes: 24576000 * 1024, availableBytes: 20480000 * 1024, usedBytes: 4096000 * 1024 });
+    assert.throws(() => parseMeminfo('MemTotal: 1 kB\n'), /MemAvailable/);
+  });
+
+  it('agrees with systeminformation on this machine', async () => {
+    // Both read /proc/meminfo; MemAvailable moves between the two reads, so within 64 MiB.
+    const [ours, theirs] = [readHostMemory(), await si.mem()];
+    assert.equal(ours.totalBytes, theirs.total);
+    assert.ok(Math.abs(ours.availableBytes - theirs.available) < 64 * 1048576, `${ours.availableBytes} vs ${theirs.available}`);
   });
 });

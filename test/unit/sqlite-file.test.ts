@@ -91,6 +91,34 @@ describe('WAL and schema on real files', () => {
   });
   after(() => removeTmpDir(dir));
 
+  it('serves a quiet database again without reading it, and reads it after any write', async () => {
+    const db = path.join(dir, 'quiet.db');
+    const sql = (q: string): void => {
+      const r = spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    sql('create table a(x); insert into a values (1);');
+    const r = new SqliteReader();
+    // Just written: not quiet yet, so the next read reads the file again.
+    const fresh = await r.read(db);
+    assert.notEqual(await r.read(db), fresh);
+    await new Promise((res) => setTimeout(res, 150));
+    const quiet = await r.read(db);
+    assert.equal(await r.read(db), quiet, 'unchanged and quiet: the same reading');
+    assert.equal(quiet?.tables, 1);
+    sql('create table b(y); create index b_y on b(y);');
+    const after = await r.read(db);
+    assert.notEqual(after, quiet);
+    assert.equal(after?.tables, 2);
+    assert.equal(after?.indexes, 1);
+    // Replaced by another file of the same size: another inode, read again.
+    await new Promise((res) => setTimeout(res, 150));
+    const before = await r.read(db);
+    copyFileSync(db, `${db}.copy`);
+    spawnSync('mv', [`${db}.copy`, db]);
+    assert.notEqual(await r.read(db), before);
+  });
+
   it('the WAL header checksum matches what SQLite wrote', () => {
     const wal = readFileSync(path.join(dir, 'two.db-wal'));
     const bigEndian = wal.readUInt32BE(0) === 0x377f0683;

@@ -1,0 +1,80 @@
+// Which TCP tables must be read: a family's table is skipped only when sockstat proves it
+// empty; and, against this machine's kernel, the skipping read equals reading both files.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { parseProcNetTcp } from '../../src/sources/proc-parse.js';
+import { parseSockstat, readTcpTable, tablesToRead } from '../../src/sources/tcp-table.js';
+
+const SOCKSTAT = 'sockets: used 8\nTCP: inuse 3 orphan 0 tw 0 alloc 4 mem 1\nUDP: inuse 0 mem 0\n';
+const SOCKSTAT6 = 'TCP6: inuse 0\nUDP6: inuse 0\n';
+
+describe('tablesToRead', () => {
+  it('parses the TCP lines of sockstat and sockstat6', () => {
+    assert.deepEqual(parseSockstat(SOCKSTAT, SOCKSTAT6), { inuse4: 3, tw: 0, inuse6: 0 });
+    assert.deepEqual(parseSockstat('', ''), {});
+  });
+
+  it('skips a family only with no socket of it in use and no TIME_WAIT socket at all', () => {
+    assert.deepEqual(tablesToRead({ inuse4: 3, tw: 0, inuse6: 0 }), ['tcp']);
+    assert.deepEqual(tablesToRead({ inuse4: 3, tw: 2, inuse6: 0 }), ['tcp', 'tcp6']); // a v6 TIME_WAIT may be among them
+    assert.deepEqual(tablesToRead({ inuse4: 0, tw: 0, inuse6: 1 }), ['tcp6']);
+    assert.deepEqual(tablesToRead({ inuse4: 0, tw: 0, inuse6: 0 }), []);
+    // Nothing proven for a family (no sockstat, no IPv6 line): its table is read.
+    assert.deepEqual(tablesToRead({}), ['tcp', 'tcp6']);
+    assert.deepEqual(tablesToRead({ inuse4: 0, tw: 0 }), ['tcp6']);
+  });
+});
+
+function direct(dir: string): string[] {
+  const out: string[] = [];
+  for (const f of ['tcp', 'tcp6']) {
+    try {
+      for (const s of parseProcNetTcp(readFileSync(`${dir}/${f}`, 'latin1'))) out.push(`${s.state}:${s.inode}`);
+    } catch {
+      // no IPv6
+    }
+  }
+  return out.sort();
+}
+
+async function sameAsDirect(): Promise<void> {
+  // Sockets of other programs may come and go between the two reads: agree once in five tries.
+  let last: unknown;
+  for (let i = 0; i < 5; i++) {
+    const got = ((await readTcpTable('/proc/self/net')) ?? []).map((s) => `${s.state}:${s.inode}`).sort();
+    const want = direct('/proc/self/net');
+    if (JSON.stringify(got) === JSON.stringify(want)) return;
+    last = { got, want };
+  }
+  assert.fail(`readTcpTable never matched the tables: ${JSON.stringify(last)}`);
+}
+
+describe('readTcpTable against the kernel', () => {
+  it('equals reading tcp and tcp6, with IPv4 sockets only and with IPv6 ones', async () => {
+    const v4 = net.createServer();
+    await new Promise<void>((r) => v4.listen(0, '127.0.0.1', r));
+    try {
+      await sameAsDirect();
+      const v6 = net.createServer();
+      const listening = await new Promise<boolean>((r) => {
+        v6.once('error', () => r(false));
+        v6.listen(0, '::1', () => r(true));
+      });
+      try {
+        if (listening) {
+          const c = net.connect((v6.address() as net.AddressInfo).port, '::1');
+          await new Promise<void>((r) => c.once('connect', () => r()));
+          await sameAsDirect();
+          assert.ok(direct('/proc/self/net').length >= 3);
+          c.destroy();
+        }
+      } finally {
+        v6.close();
+      }
+    } finally {
+      v4.close();
+    }
+  });
+});
