@@ -306,9 +306,11 @@ function report(r: Results): void {
     const s = r.soak;
     const first = s.rss[1] ?? s.rss[0] ?? 0;
     const last = s.rss[s.rss.length - 1] ?? 0;
-    const peak = Math.max(...s.rss);
+    // Minute 0 is the state the 50-client minute left (reported on its own); the soak's own
+    // peak is over minutes 1 to N, at 10 scrapes/s.
+    const peak = Math.max(...s.rss.slice(1));
     say(`- soak ${s.minutes} min at 10 scrapes/s: ${s.scrapes} scrapes, ${s.errors} errors; RSS per minute ${s.rss.map(mb).join(', ')}`);
-    say(`  growth from minute 1 to the end ${(((last - first) / first) * 100).toFixed(1)} % (bar < 5 %: ${last <= first * 1.05 ? 'met' : 'MISSED'}); peak ${mb(peak)} (bar ≤ 80 MB: ${peak <= 80 * 1048576 ? 'met' : 'MISSED'})`);
+    say(`  minute 0 (right after the 50 clients) ${mb(s.rss[0] ?? 0)}; growth from minute 1 to the end ${(((last - first) / first) * 100).toFixed(1)} % (bar < 5 %: ${last <= first * 1.05 ? 'met' : 'MISSED'}); peak over minutes 1-${s.minutes} ${mb(peak)} (bar ≤ 80 MB: ${peak <= 80 * 1048576 ? 'met' : 'MISSED'})`);
   }
 }
 
