@@ -11,6 +11,7 @@ import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 import { listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
+
 const SERVICE = ['group', 'name'] as const;
 
 /** The background poll asks supervisord at least this often, even when nothing seems to change. */
@@ -116,9 +117,13 @@ export class SupervisorCollector implements Collector {
     const k = this.known;
     if (k && k.snap.processes.length >= REUSE_MIN_PROCESSES && Date.now() - k.at < REUSE_MAX_AGE_MS) {
       const head = await this.client.head(ctx.signal);
-      if (head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx), bootTimeSeconds(), systemConstants().clockTicks)) {
-        return { snap: { ...head, processes: k.snap.processes }, listAge: (Date.now() - k.at) / 1000 };
+      let current = false;
+      try {
+        current = head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx), bootTimeSeconds(), systemConstants().clockTicks);
+      } catch {
+        // /proc could not tell: supervisord's own list, as below
       }
+      if (current) return { snap: { ...head, processes: k.snap.processes }, listAge: (Date.now() - k.at) / 1000 };
     }
     const snap = await this.client.snapshot(ctx.signal);
     this.remember(snap);
