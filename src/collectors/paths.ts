@@ -7,20 +7,12 @@ import { lstatSync } from 'node:fs';
 import type { PathConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { scanSliced, WalkerPool, type ScanRequest, type ScanResult } from '../sources/dir-scan.js';
+import { INLINE_MAX_ENTRIES, scanSliced, WalkerPool, type ScanRequest, type ScanResult } from '../sources/dir-scan.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 const LABELS = ['name', 'path'] as const;
 
-/**
- * A tree whose last scan found this many regular files is walked by the walker threads: two
- * halve the wall time of a large walk (README, "Directory scans"). Smaller ones, and trees not
- * seen yet, are walked on the event loop in slices of a few milliseconds (scanSliced), which
- * hands the rest to the threads if the tree turns out large: a thread costs ~34 ms of CPU to
- * start and holds ~12 MB while it lives, more than a small tree's whole walk.
- */
-const LARGE_TREE_FILES = 50_000;
 
 /**
  * When the next round is at least this far off, the walker threads are stopped after a round
@@ -28,7 +20,6 @@ const LARGE_TREE_FILES = 50_000;
  * 60 s) buys back their 12 MB each for the rest of the interval.
  */
 const STOP_WALKERS_FOR_MS = 10_000;
-
 
 interface Latest {
   result: ScanResult;
@@ -95,7 +86,6 @@ export class PathsCollector implements Collector {
 
   /** One walk for a path and every configured path inside it; any of those the walk did not reach, alone. */
   private async scanGroup(g: ScanGroup): Promise<void> {
-    if (g.inner.length === 0) return this.scanOne(g.outer);
     for (const p of [g.outer, ...g.inner]) this.warnIfSymlink(p);
     const now = Date.now();
     let result: ScanResult;
@@ -104,11 +94,12 @@ export class PathsCollector implements Collector {
         {
           root: g.outer.path,
           modifiedSince: cutoffs(g.outer, now),
-          within: g.inner.map((p) => ({ root: p.path, modifiedSince: cutoffs(p, now) })),
+          ...(g.inner.length > 0 ? { within: g.inner.map((p) => ({ root: p.path, modifiedSince: cutoffs(p, now) })) } : {}),
         },
         g.outer,
       );
     } catch (err) {
+      // A crashed or cancelled walk: the previous results stay (their timestamps show their age).
       if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: g.outer.name, path: g.outer.path, err: describeError(err) });
       return;
     }
@@ -116,14 +107,18 @@ export class PathsCollector implements Collector {
     for (const [i, p] of g.inner.entries()) {
       const r = result.within?.[i];
       if (r) this.keep(p, r);
-      else if (!this.stopping.signal.aborted) await this.scanOne(p);
+      else if (!this.stopping.signal.aborted) await this.scanGroup({ outer: p, inner: [] });
     }
   }
 
   /** The walker threads for a tree last seen large; the event loop, in slices, for any other. */
   private walk(req: ScanRequest, p: PathConfig): Promise<ScanResult> {
     const last = this.latest.get(p.name)?.result;
-    if (last && last.files >= LARGE_TREE_FILES) return this.pool.scan(req);
+    // Threads for a tree last seen large: two halve the wall time of a large walk (README,
+    // "Directory scans"). Any other tree on the event loop in slices (scanSliced), which hands
+    // the rest to the threads if it turns out large: a thread costs ~34 ms of CPU to start and
+    // holds ~12 MB while it lives, more than a small tree's whole walk.
+    if (last && last.files >= INLINE_MAX_ENTRIES) return this.pool.scan(req);
     return scanSliced(req, this.pool, this.stopping.signal);
   }
 
@@ -142,16 +137,6 @@ export class PathsCollector implements Collector {
     this.latest.set(p.name, { result, finishedAt: Date.now() });
     if (result.errors > 0) {
       this.log.debug('path scan had errors', { name: p.name, errors: result.errors, first: result.errorSamples.join('; ') });
-    }
-  }
-
-  private async scanOne(p: PathConfig): Promise<void> {
-    this.warnIfSymlink(p);
-    try {
-      this.keep(p, await this.walk({ root: p.path, modifiedSince: cutoffs(p, Date.now()) }, p));
-    } catch (err) {
-      // A crashed or cancelled walk: the previous result stays (its timestamp shows its age).
-      if (!this.stopping.signal.aborted) this.log.warn('path scan failed', { name: p.name, path: p.path, err: describeError(err) });
     }
   }
 

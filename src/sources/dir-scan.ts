@@ -221,7 +221,7 @@ export class Walker {
    * Reads pending directories until none is left (true) or `stop` says so (false: call
    * again). `stop(false)` is asked before each directory, `stop(true)` every 256 entries inside
    * one, which is then resumed where it was; so when the last stop was between directories
-   * (`resumable()` false) the rest can be handed over with takePending.
+   * (`midListing()` false) the rest can be handed over with takePending.
    */
   drain(stop: (insideDirectory: boolean) => boolean, wantsWork: () => boolean = () => false, donate: (t: DirTask) => void = () => undefined): boolean {
     const stack = this.stack;
@@ -233,10 +233,7 @@ export class Walker {
       first = false;
       // The shallowest pending directory is the biggest piece of work to hand an idle walker.
       if (stack.length > 1 && wantsWork()) {
-        const d = stack.shift() as Pending;
-        const ancestors: string[] = [];
-        for (let a: Pending | undefined = d; a; a = a.parent) ancestors.unshift(a.key);
-        donate({ dir: d.dir, ancestors, ...(d.within.length > 0 ? { within: [...d.within] } : {}) });
+        donate(asTask(stack.shift() as Pending));
         continue;
       }
       const d = stack.pop() as Pending;
@@ -276,17 +273,13 @@ export class Walker {
   }
 
   /** Whether a directory's listing was interrupted: its rest cannot be handed over as a task. */
-  resumable(): boolean {
+  midListing(): boolean {
     return this.stack.some((d) => d.names !== undefined);
   }
 
   /** The directories still to read, as tasks for other walkers; this walker keeps none. */
   takePending(): DirTask[] {
-    const out = this.stack.map((d) => {
-      const ancestors: string[] = [];
-      for (let a: Pending | undefined = d; a; a = a.parent) ancestors.unshift(a.key);
-      return { dir: d.dir, ancestors, ...(d.within.length > 0 ? { within: [...d.within] } : {}) };
-    });
+    const out = this.stack.map(asTask);
     this.stack.length = 0;
     return out;
   }
@@ -297,6 +290,13 @@ export class Walker {
     if (this.within.length > 0) out.within = this.within.map((t) => ({ ...t.finish(), reached: t.reached }));
     return out;
   }
+}
+
+/** A pending directory as a task another walker can take: its ancestors' keys travel with it. */
+function asTask(d: Pending): DirTask {
+  const ancestors: string[] = [];
+  for (let a: Pending | undefined = d; a; a = a.parent) ancestors.unshift(a.key);
+  return { dir: d.dir, ancestors, ...(d.within.length > 0 ? { within: [...d.within] } : {}) };
 }
 
 /** Merges walkers' counts into a result; each multiply-linked inode's size is added once. */
@@ -405,12 +405,11 @@ export class WalkerPool {
   constructor(readonly size = defaultWalkers()) {}
 
   /**
-   * Scans one tree with up to `walkers` threads (at most the pool's size); scans are
-   * serialized (one tree at a time per pool). Threads beyond `walkers` are stopped: each
-   * holds about 12 MB, and a small tree is walked as fast by one.
+   * Scans one tree, or finishes one begun elsewhere (`seed`); scans are serialized (one tree
+   * at a time per pool).
    */
-  scan(req: ScanRequest, walkers = this.size, seed?: ScanSeed): Promise<ScanResult> {
-    const run = this.busy.then(() => this.scanNow(req, Math.max(1, Math.min(walkers, this.size)), seed));
+  scan(req: ScanRequest, seed?: ScanSeed): Promise<ScanResult> {
+    const run = this.busy.then(() => this.scanNow(req, seed));
     this.busy = run.catch(() => undefined);
     return run;
   }
@@ -424,10 +423,9 @@ export class WalkerPool {
     await Promise.all(ws.map((w) => w.terminate()));
   }
 
-  private scanNow(req: ScanRequest, walkers: number, seed?: ScanSeed): Promise<ScanResult> {
+  private scanNow(req: ScanRequest, seed?: ScanSeed): Promise<ScanResult> {
     if (this.closed) return Promise.reject(new Error('walker pool closed'));
-    for (const extra of this.workers.splice(walkers)) void extra.terminate();
-    while (this.workers.length < walkers) {
+    while (this.workers.length < this.size) {
       const w = spawnWalker();
       w.unref(); // an idle pool never keeps the process alive
       this.workers.push(w);
@@ -507,7 +505,7 @@ export interface ScanSeed {
   t0: number;
 }
 
-/** Entries walked on the event loop per slice before it yields to pending I/O (scrapes). */
+/** How long a walk on the event loop runs before it yields to pending I/O (scrapes), ms. */
 const SLICE_MS = 4;
 /** Past this many entries a walk on the event loop hands the rest to the walker threads. */
 export const INLINE_MAX_ENTRIES = 50_000;
@@ -536,9 +534,9 @@ export async function scanSliced(
     // 256 entries): time only, since a half-listed directory cannot be handed over.
     const done = w.drain((inside) => performance.now() >= sliceEnd || (!inside && w.visited >= maxEntries));
     if (done) return mergeCounts(req, [w.finish()], startedAt, performance.now() - t0, rootOk);
-    if (w.visited >= maxEntries && !w.resumable()) {
+    if (w.visited >= maxEntries && !w.midListing()) {
       const tasks = w.takePending();
-      return pool.scan(req, pool.size, { tasks, part: w.finish(), startedAt, t0 });
+      return pool.scan(req, { tasks, part: w.finish(), startedAt, t0 });
     }
     await new Promise<void>((r) => setImmediate(r));
     if (signal?.aborted) throw new Error('directory scan cancelled');
