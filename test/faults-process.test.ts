@@ -40,8 +40,8 @@ describe('a process tree that forks and exits during the scrape', () => {
     let lastUser = 0;
     let lastSystem = 0;
     let sawChildren = false;
-    // Each child lives about 2 ms, so a scrape catches one in roughly one of ten to twenty:
-    // at least 40 scrapes, and on until one was caught (every invariant checked on each).
+    // Most of the time one child lives (the first of each batch, 50 ms); the rest come and go
+    // in 2 ms. At least 40 scrapes, and on until children were seen (every invariant checked).
     for (let i = 0; i < 200 && (i < 40 || !sawChildren); i++) {
       const m = await exp.scrape();
       assert.equal(value(m, 'hostaudit_collector_success', { collector: 'supervisor' }), 1, `scrape ${i}`);
