@@ -1,11 +1,12 @@
 // Which TCP tables must be read: a family's table is skipped only when sockstat proves it
-// empty; and, against this machine's kernel, the skipping read equals reading both files.
+// empty; a table is read without the read after its end; and, against this machine's kernel,
+// both shortcuts give what reading the files to their end gives.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { parseProcNetTcp } from '../../src/sources/proc-parse.js';
-import { parseSockstat, readTcpTable, tablesToRead } from '../../src/sources/tcp-table.js';
+import { endsTable, parseSockstat, readNetTable, readTcpTable, tablesToRead } from '../../src/sources/tcp-table.js';
 
 const SOCKSTAT = 'sockets: used 8\nTCP: inuse 3 orphan 0 tw 0 alloc 4 mem 1\nUDP: inuse 0 mem 0\n';
 const SOCKSTAT6 = 'TCP6: inuse 0\nUDP6: inuse 0\n';
@@ -76,5 +77,43 @@ describe('readTcpTable against the kernel', () => {
     } finally {
       v4.close();
     }
+  });
+});
+
+describe('readNetTable: no read after the end of a table', () => {
+  it('takes a read that stops a row short of the kernel buffer as the end, and no other', () => {
+    assert.equal(endsTable(145), true); // tcp6's header alone
+    assert.equal(endsTable(1950), true);
+    assert.equal(endsTable(3584), true);
+    assert.equal(endsTable(3585), false);
+    assert.equal(endsTable(4050), false); // 27 rows of 150 bytes: a full page, read on
+  });
+
+  it('reads what reading to the end reads, whatever the table ends on', async () => {
+    // One listener more at a time: the IPv4 table's last read ends on every offset within
+    // the kernel's 4096-byte buffer (rows are 150 bytes), a full one included.
+    const servers: net.Server[] = [];
+    const ends = new Set<number>();
+    try {
+      for (let i = 0; i < 64; i++) {
+        const s = net.createServer();
+        await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+        servers.push(s);
+        let agreed = false;
+        for (let attempt = 0; attempt < 5 && !agreed; attempt++) {
+          // Other programs' sockets may come and go between the two reads.
+          const got = await readNetTable('/proc/self/net/tcp');
+          const want = readFileSync('/proc/self/net/tcp', 'latin1');
+          agreed = got === want;
+          if (agreed) ends.add(want.length % 4050);
+        }
+        assert.ok(agreed, `readNetTable differs from the file with ${servers.length} extra listeners`);
+      }
+    } finally {
+      for (const s of servers) s.close();
+    }
+    assert.ok(ends.has(0), 'a table that ends on a full buffer was read');
+    assert.ok(ends.size >= 20);
+    assert.equal(await readNetTable('/proc/self/net/no-such-table'), undefined);
   });
 });
