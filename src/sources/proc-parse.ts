@@ -17,31 +17,61 @@ export interface ProcStat {
   rssPages: number;
 }
 
+/** Fields 3 to 24 of the stat line being parsed (index = field number); reused, never returned. */
+const statFields = new Float64Array(25);
+
 /**
  * Parses /proc/PID/stat. The command name is in parentheses and may itself contain spaces
- * and parentheses, so fields are counted from the last ')'.
+ * and parentheses, so fields are counted from the last ')'. The numbers are read in place,
+ * without splitting the line: a scrape of a host with a thousand processes parses a thousand
+ * lines, and split() made some fifty strings of each.
  */
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3].
-  const f = (n: number): number => Number(rest[n - 3]);
-  if (rest.length < 22 || !Number.isInteger(pid)) return undefined;
+  if (!Number.isInteger(pid)) return undefined;
+  // Field 3 (state) starts two characters after ')'; fields are separated by one space.
+  let i = close + 2;
+  const stateEnd = text.indexOf(' ', i);
+  if (stateEnd < 0) return undefined;
+  const state = text.slice(i, stateEnd);
+  i = stateEnd + 1;
+  let field = 4;
+  for (; field <= 24 && i < text.length; field++) {
+    let n = 0;
+    let digits = 0;
+    let negative = false;
+    if (text.charCodeAt(i) === 45) {
+      negative = true; // '-': nice, priority and a few others may be negative
+      i++;
+    }
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      digits++;
+    }
+    const end = i === text.length || text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10;
+    statFields[field] = digits > 0 && end ? (negative ? -n : n) : NaN;
+    while (i < text.length && text.charCodeAt(i) !== 32) i++; // a malformed field ends at the next space
+    i++;
+  }
+  if (field <= 24) return undefined; // fewer than 24 fields
+  const f = statFields;
   const stat: ProcStat = {
     pid,
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: f(4),
-    utime: f(14),
-    stime: f(15),
-    cutime: f(16),
-    cstime: f(17),
-    starttime: f(22),
-    vsizeBytes: f(23),
-    rssPages: f(24),
+    state,
+    ppid: f[4] as number,
+    utime: f[14] as number,
+    stime: f[15] as number,
+    cutime: f[16] as number,
+    cstime: f[17] as number,
+    starttime: f[22] as number,
+    vsizeBytes: f[23] as number,
+    rssPages: f[24] as number,
   };
   for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.vsizeBytes, stat.rssPages]) {
     if (!Number.isFinite(v)) return undefined;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseProcNetTcp, parseProcStat, socketInode } from '../../src/sources/proc-parse.js';
 
@@ -31,9 +32,39 @@ describe('/proc/PID/stat', () => {
     assert.equal(s?.rssPages, 5);
   });
 
-  it('rejects truncated text', () => {
+  it('rejects truncated text and fields that are not numbers', () => {
     assert.equal(parseProcStat('12 (x) S 1 2 3'), undefined);
     assert.equal(parseProcStat(''), undefined);
+    const good = '9 (x) S 1 9 9 0 -1 0 0 0 0 0 10 20 0 0 20 0 1 0 500 1000 5';
+    assert.equal(parseProcStat(good)?.rssPages, 5, 'exactly 24 fields, no newline');
+    assert.equal(parseProcStat(good.slice(0, -2)), undefined, '23 fields');
+    assert.equal(parseProcStat(good.replace(' 10 20 ', ' 1x 20 ')), undefined, 'utime 1x');
+    assert.equal(parseProcStat(good.replace(' 10 20 ', ' - 20 ')), undefined, 'utime -');
+    assert.equal(parseProcStat(good.replace(' 1000 5', ' 1000 5x')), undefined, 'rss 5x');
+  });
+
+  it("reads every process of this machine as splitting each line would", () => {
+    // The reference: the fields split at spaces after the last ')'.
+    const reference = (t: string) => {
+      const r = t.slice(t.lastIndexOf(')') + 2).split(' ');
+      const f = (n: number): number => Number(r[n - 3]);
+      return { state: r[0], ppid: f(4), utime: f(14), stime: f(15), cutime: f(16), cstime: f(17), starttime: f(22), vsizeBytes: f(23), rssPages: f(24) };
+    };
+    let seen = 0;
+    for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      } catch {
+        continue; // exited meanwhile
+      }
+      const { pid: p, comm, ...got } = parseProcStat(text) ?? assert.fail(`unparsed: ${text}`);
+      assert.equal(p, Number(pid));
+      assert.equal(comm, text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')));
+      assert.deepEqual(got, reference(text));
+      seen++;
+    }
+    assert.ok(seen >= 5);
   });
 });
 
