@@ -13,6 +13,8 @@ function families() {
   g({ group: 'kalshi', name: 'kalshi_account_sync', description: 'pid 4242, uptime 0:20:01' }, 1);
   g({ group: 'we"ird\\name', name: 'line\nbreak', description: "can't find command '/a \"q\" \\\\ p'" }, 0);
   g({ group: 'café ☃', name: '', description: 'trailing\\' }, -0.5);
+  // Escapes after a non-ASCII character, and an astral one (a surrogate pair in UTF-16).
+  g({ group: 'ü\n"x\\ 𝄞', name: 'a"b', description: '日本\\' }, -3);
   const c = b.counter('hostaudit_service_cpu_seconds_total', 'CPU by mode.', ['group', 'name', 'mode']);
   c({ group: 'a', name: 'a', mode: 'user' }, 12.34);
   c({ group: 'a', name: 'a', mode: 'system' }, 0);
@@ -20,6 +22,8 @@ function families() {
   big({ k: 'a' }, 1e21);
   big({ k: 'b' }, 1.5e-7);
   big({ k: 'c' }, 9007199254740991);
+  // Integers are written digit by digit: every length boundary, signs and zeros.
+  [0, -0, 9, 10, 99, 100, -1, -10, 123456789, 2 ** 53 + 2, -(2 ** 53) - 2, 0.1, 1e-7, 123.456e5].forEach((v, i) => big({ k: `n${i}` }, v));
   return b.build();
 }
 
