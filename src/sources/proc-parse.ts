@@ -13,6 +13,8 @@ export interface ProcStat {
   cstime: number;
   /** Clock ticks after boot. */
   starttime: number;
+  /** Threads in the process (field 20). */
+  threads: number;
   vsizeBytes: number;
   rssPages: number;
 }
@@ -69,11 +71,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
     stime: f[15] as number,
     cutime: f[16] as number,
     cstime: f[17] as number,
+    threads: f[20] as number,
     starttime: f[22] as number,
     vsizeBytes: f[23] as number,
     rssPages: f[24] as number,
   };
-  for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.vsizeBytes, stat.rssPages]) {
+  for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.threads, stat.vsizeBytes, stat.rssPages]) {
     if (!Number.isFinite(v)) return undefined;
   }
   return stat;

@@ -1,10 +1,14 @@
 // fdLinks against this process's real fd table: every open fd's target, sockets included, with
-// and without a gap in the table.
+// and without a gap in the table; and treeUsage's reuse of a resting process's fd targets.
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { describe, it } from 'node:test';
-import { fdLinks } from '../../src/sources/proc-tree.js';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fdLinks, readProcessTable, treeUsage } from '../../src/sources/proc-tree.js';
 
 // /proc/self is the thread reading it; /proc/PID/fd is the process's table, the same for all.
 const DIR = `/proc/${process.pid}/fd`;
@@ -48,5 +52,90 @@ describe('fdLinks', () => {
 
   it('is undefined for a process that does not exist', () => {
     assert.equal(fdLinks('/proc/999999999/fd'), undefined);
+  });
+});
+
+// treeUsage keeps a process's fd targets while the process has not run (proc-tree.ts says
+// why that is exact). First on a /proc tree made of files, where "not run" can be staged;
+// then against real processes, where a change must always show on the next reading.
+describe('treeUsage: fd targets of a process that has not run', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'hostaudit-fdcache-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  function fakeProcess(pid: number, threads: number, runtime: number, fds: string[]): void {
+    const dir = path.join(root, String(pid));
+    rmSync(path.join(dir, 'fd'), { recursive: true, force: true });
+    mkdirSync(path.join(dir, 'fd'), { recursive: true });
+    writeFileSync(path.join(dir, 'stat'), `${pid} (x) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 1 1 0 0 20 0 ${threads} 0 777 1000 5 0\n`);
+    writeFileSync(path.join(dir, 'schedstat'), `${runtime} 0 1\n`);
+    fds.forEach((target, fd) => symlinkSync(target, path.join(dir, 'fd', String(fd))));
+  }
+  const fdsOf = (pid: number): number | undefined => treeUsage(readProcessTable(root), pid, root)?.openFds;
+
+  it('reads them again when the runtime moved, and always for a process with threads', () => {
+    fakeProcess(41, 1, 5000, ['/dev/null', 'socket:[1]']);
+    assert.equal(fdsOf(41), 2);
+    fakeProcess(41, 1, 5000, ['/dev/null', 'socket:[1]', 'socket:[2]']); // staged: changed without running
+    assert.equal(fdsOf(41), 2, 'runtime unchanged: kept');
+    fakeProcess(41, 1, 5001, ['/dev/null', 'socket:[1]', 'socket:[2]']);
+    assert.equal(fdsOf(41), 3, 'runtime moved: read');
+
+    fakeProcess(42, 2, 9000, ['/dev/null']);
+    assert.equal(fdsOf(42), 1);
+    fakeProcess(42, 2, 9000, ['/dev/null', '/dev/zero']);
+    assert.equal(fdsOf(42), 2, 'two threads: read every time');
+
+    // No schedstat (a kernel without CONFIG_SCHED_INFO): read every time.
+    fakeProcess(43, 1, 1, ['/dev/null']);
+    rmSync(path.join(root, '43', 'schedstat'));
+    assert.equal(fdsOf(43), 1);
+    fakeProcess(43, 1, 1, ['/dev/null', '/dev/zero']);
+    rmSync(path.join(root, '43', 'schedstat'));
+    assert.equal(fdsOf(43), 2);
+  });
+
+  function python(code: string): ChildProcess {
+    return spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  }
+  async function fdsSettle(pid: number, want: number): Promise<number | undefined> {
+    let got: number | undefined;
+    for (let i = 0; i < 100 && got !== want; i++) {
+      got = treeUsage(readProcessTable(), pid)?.openFds;
+      if (got !== want) await new Promise((r) => setTimeout(r, 20));
+    }
+    return got;
+  }
+
+  it('sees the fds a real single-threaded process opens once it has run', async () => {
+    // Opens two files on each SIGUSR1, and sleeps in between.
+    const p = python(
+      "import os, signal, sys\nkeep = []\nsignal.signal(signal.SIGUSR1, lambda *a: keep.extend([os.open('/dev/null', os.O_RDONLY), os.open('/dev/null', os.O_RDONLY)]))\nprint('ready', flush=True)\nwhile True: signal.pause()",
+    );
+    try {
+      await once(p.stdout as NodeJS.ReadableStream, 'data');
+      const pid = p.pid as number;
+      const before = treeUsage(readProcessTable(), pid)?.openFds as number;
+      assert.equal(treeUsage(readProcessTable(), pid)?.openFds, before, 'idle: the same');
+      for (let round = 1; round <= 3; round++) {
+        p.kill('SIGUSR1');
+        assert.equal(await fdsSettle(pid, before + 2 * round), before + 2 * round, `after signal ${round}`);
+      }
+    } finally {
+      p.kill();
+    }
+  });
+
+  it("sees the fds a thread opens while the process's main thread sleeps", async () => {
+    const p = python(
+      "import os, threading, time\ndef later():\n    time.sleep(0.3)\n    keep = [os.open('/dev/null', os.O_RDONLY) for _ in range(5)]\n    time.sleep(60)\nt = threading.Thread(target=later)\nt.start()\nprint('ready', flush=True)\nt.join()",
+    );
+    try {
+      await once(p.stdout as NodeJS.ReadableStream, 'data');
+      const pid = p.pid as number;
+      const before = treeUsage(readProcessTable(), pid)?.openFds as number;
+      assert.equal(await fdsSettle(pid, before + 5), before + 5);
+    } finally {
+      p.kill();
+    }
   });
 });

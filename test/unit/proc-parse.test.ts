@@ -17,6 +17,7 @@ describe('/proc/PID/stat', () => {
       stime: 120,
       cutime: 5,
       cstime: 7,
+      threads: 3,
       starttime: 98765,
       vsizeBytes: 251658240,
       rssPages: 10240,
@@ -48,7 +49,7 @@ describe('/proc/PID/stat', () => {
     const reference = (t: string) => {
       const r = t.slice(t.lastIndexOf(')') + 2).split(' ');
       const f = (n: number): number => Number(r[n - 3]);
-      return { state: r[0], ppid: f(4), utime: f(14), stime: f(15), cutime: f(16), cstime: f(17), starttime: f(22), vsizeBytes: f(23), rssPages: f(24) };
+      return { state: r[0], ppid: f(4), utime: f(14), stime: f(15), cutime: f(16), cstime: f(17), threads: f(20), starttime: f(22), vsizeBytes: f(23), rssPages: f(24) };
     };
     let seen = 0;
     for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
