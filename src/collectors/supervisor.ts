@@ -218,17 +218,20 @@ export class SupervisorCollector implements Collector {
 
     const live = new Set<string>();
     snap.processes.forEach((p, i) => {
-      const l = { group: p.group, name: p.name };
-      info({ ...l, description: stableDescription(p.description) }, 1);
-      for (const s of STATE_NAMES) state({ ...l, state: s }, s === p.state ? 1 : 0);
+      // Label objects written out rather than spread from `l`: a spread costs several times a
+      // literal, and a host of 500 services makes some 12,000 of them per scrape.
+      const { group, name } = p;
+      const l = { group, name };
+      info({ group, name, description: stableDescription(p.description) }, 1);
+      for (const s of STATE_NAMES) state({ group, name, state: s }, s === p.state ? 1 : 0);
       upG(l, p.state === 'RUNNING' ? 1 : 0);
       if (p.start > 0) startTime(l, p.start);
       exitStatus(l, p.exitStatus);
       restarts(l, this.restarts.restarts(p));
 
       const [out, err] = logSizes[i] ?? [];
-      if (out !== undefined) logBytes({ ...l, stream: 'stdout' }, out);
-      if (err !== undefined) logBytes({ ...l, stream: 'stderr' }, err);
+      if (out !== undefined) logBytes({ group, name, stream: 'stdout' }, out);
+      if (err !== undefined) logBytes({ group, name, stream: 'stderr' }, err);
 
       const u = usage.get(p);
       if (!u) {
@@ -242,8 +245,8 @@ export class SupervisorCollector implements Collector {
       const key = RestartTracker.key(p);
       live.add(key);
       const c = this.monotonicCpu(key, u);
-      cpu({ ...l, mode: 'user' }, c.user);
-      cpu({ ...l, mode: 'system' }, c.system);
+      cpu({ group, name, mode: 'user' }, c.user);
+      cpu({ group, name, mode: 'system' }, c.system);
       rss(l, u.residentBytes);
       vms(l, u.virtualBytes);
       procs(l, u.processes);
