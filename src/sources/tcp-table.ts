@@ -9,6 +9,10 @@
 //   SYN_RECV request needs a listener of its family) and its TIME_WAIT sockets (`tw`, both
 //   families); with both 0 for a family its table has nothing in it. On a host with no IPv6
 //   TCP socket (an exporter bound to an IPv4 address, say) that halves the cost;
+// - with no IPv6 socket in use but TIME_WAIT sockets about (any host that makes connections:
+//   the probes' own leave some), IPv6's table can hold only TIME_WAIT sockets. Then the IPv4
+//   table is read first, and IPv6's is skipped when IPv4's holds every TIME_WAIT socket
+//   sockstat counts, and sockstat read again after it says the same (`sixIsEmpty`);
 // - a table is read without the final read that returns 0 bytes. A read of a seq_file stops at
 //   the end of the table or where the next row would overflow the kernel's buffer (a page at
 //   least: 4096 bytes), and the kernel answers the read after the end by walking the whole
@@ -107,10 +111,37 @@ export async function readNetTable(file: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Whether IPv6's table is empty, given sockstat before and after reading IPv4's table and the
+ * TIME_WAIT sockets found in it: no IPv6 socket in use at either moment, and every TIME_WAIT
+ * socket counted (the same count both times) found among IPv4's. Pure.
+ */
+export function sixIsEmpty(before: SockstatCounts, after: SockstatCounts, timeWait4: number): boolean {
+  return before.inuse6 === 0 && after.inuse6 === 0 && before.tw !== undefined && before.tw === after.tw && before.tw === timeWait4;
+}
+
+function sockstatOf(netDir: string): SockstatCounts {
+  return parseSockstat(readOrEmpty(`${netDir}/sockstat`), readOrEmpty(`${netDir}/sockstat6`));
+}
+
 /** The sockets of tcp and tcp6 under `netDir` (`/proc/PID/net`); undefined when neither can be read. */
 export async function readTcpTable(netDir: string): Promise<TcpSocket[] | undefined> {
-  const files = tablesToRead(parseSockstat(readOrEmpty(`${netDir}/sockstat`), readOrEmpty(`${netDir}/sockstat6`)));
+  const before = sockstatOf(netDir);
+  const files = tablesToRead(before);
   if (files.length === 0) return []; // sockstat read and both families empty
+  if (files.length === 2 && before.inuse6 === 0) {
+    // IPv6 can hold only TIME_WAIT sockets: IPv4 first, then IPv6 only if some are not IPv4's.
+    const v4 = await readNetTable(`${netDir}/tcp`);
+    if (v4 !== undefined) {
+      const out = parseProcNetTcp(v4);
+      let timeWait4 = 0;
+      for (const s of out) if (s.state === 'time_wait') timeWait4++;
+      if (sixIsEmpty(before, sockstatOf(netDir), timeWait4)) return out;
+      const v6 = await readNetTable(`${netDir}/tcp6`);
+      if (v6 !== undefined) for (const s of parseProcNetTcp(v6)) out.push(s);
+      return out;
+    }
+  }
   const texts = await Promise.all(
     // tcp6 is absent when IPv6 is disabled; tcp alone then.
     files.map((f) => readNetTable(`${netDir}/${f}`)),

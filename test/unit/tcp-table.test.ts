@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { parseProcNetTcp } from '../../src/sources/proc-parse.js';
-import { endsTable, parseSockstat, readNetTable, readTcpTable, tablesToRead } from '../../src/sources/tcp-table.js';
+import { endsTable, parseSockstat, readNetTable, readTcpTable, sixIsEmpty, tablesToRead } from '../../src/sources/tcp-table.js';
 
 const SOCKSTAT = 'sockets: used 8\nTCP: inuse 3 orphan 0 tw 0 alloc 4 mem 1\nUDP: inuse 0 mem 0\n';
 const SOCKSTAT6 = 'TCP6: inuse 0\nUDP6: inuse 0\n';
@@ -26,6 +26,15 @@ describe('tablesToRead', () => {
     assert.deepEqual(tablesToRead({}), ['tcp', 'tcp6']);
     assert.deepEqual(tablesToRead({ inuse4: 0, tw: 0 }), ['tcp6']);
   });
+
+  it("skips IPv6's table when IPv4's holds every TIME_WAIT socket and sockstat did not move", () => {
+    const c = { inuse4: 3, inuse6: 0, tw: 5 };
+    assert.equal(sixIsEmpty(c, c, 5), true);
+    assert.equal(sixIsEmpty(c, c, 4), false, 'one TIME_WAIT socket is IPv6');
+    assert.equal(sixIsEmpty(c, { ...c, tw: 6 }, 5), false, 'a TIME_WAIT socket came meanwhile');
+    assert.equal(sixIsEmpty(c, { ...c, inuse6: 1 }, 5), false, 'an IPv6 socket came meanwhile');
+    assert.equal(sixIsEmpty({ inuse4: 3, tw: 5 }, { inuse4: 3, tw: 5 }, 5), false, 'no sockstat6: nothing proven');
+  });
 });
 
 function direct(dir: string): string[] {
@@ -38,6 +47,22 @@ function direct(dir: string): string[] {
     }
   }
   return out.sort();
+}
+
+/** Opens a connection to `server` and closes it from the client side: a TIME_WAIT socket remains. */
+async function timeWait(server: net.Server, host: string): Promise<void> {
+  const c = net.connect((server.address() as net.AddressInfo).port, host);
+  await new Promise<void>((r) => c.once('connect', () => r()));
+  c.end();
+  await new Promise<void>((r) => c.once('close', () => r()));
+}
+
+function timeWaitRows(file: string): number {
+  try {
+    return parseProcNetTcp(readFileSync(file, 'latin1')).filter((s) => s.state === 'time_wait').length;
+  } catch {
+    return 0;
+  }
 }
 
 async function sameAsDirect(): Promise<void> {
@@ -58,6 +83,9 @@ describe('readTcpTable against the kernel', () => {
     await new Promise<void>((r) => v4.listen(0, '127.0.0.1', r));
     try {
       await sameAsDirect();
+      await timeWait(v4, '127.0.0.1');
+      assert.ok(timeWaitRows('/proc/self/net/tcp') >= 1);
+      await sameAsDirect();
       const v6 = net.createServer();
       const listening = await new Promise<boolean>((r) => {
         v6.once('error', () => r(false));
@@ -65,6 +93,13 @@ describe('readTcpTable against the kernel', () => {
       });
       try {
         if (listening) {
+          // An IPv6 TIME_WAIT socket with no IPv6 socket left in use: the table IPv6 must
+          // still be read for (sockstat counts it only among all TIME_WAIT sockets).
+          await timeWait(v6, '::1');
+          await new Promise<void>((r) => v6.close(() => r()));
+          assert.ok(timeWaitRows('/proc/self/net/tcp6') >= 1);
+          await sameAsDirect();
+          await new Promise<void>((r) => v6.listen(0, '::1', r));
           const c = net.connect((v6.address() as net.AddressInfo).port, '::1');
           await new Promise<void>((r) => c.once('connect', () => r()));
           await sameAsDirect();
@@ -72,7 +107,7 @@ describe('readTcpTable against the kernel', () => {
           c.destroy();
         }
       } finally {
-        v6.close();
+        if (v6.listening) v6.close();
       }
     } finally {
       v4.close();
