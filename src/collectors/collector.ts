@@ -21,6 +21,13 @@ export interface Collector {
   readonly name: string;
   /** Reads its source and returns this scrape's families. Throw to mark the collector failed. */
   collect(ctx: CollectContext): Promise<MetricFamily[]>;
+  /**
+   * Called for every collector of a collection before any collect() starts: begins reads
+   * that wait on the kernel rather than on the event loop (the TCP tables' hash walk runs on
+   * libuv's threads), so they overlap the other collectors' work instead of trailing it.
+   * Results go through ctx.memo. Must not throw. Optional.
+   */
+  prefetch?(ctx: CollectContext): void;
   /** Starts background work (pollers, scanners). Optional. */
   start?(): void;
   /** Stops background work; resolves when it has stopped. Optional. */

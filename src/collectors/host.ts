@@ -12,11 +12,16 @@ export class HostCollector implements Collector {
 
   constructor(private readonly processNames: readonly string[]) {}
 
+  prefetch(ctx: CollectContext): void {
+    hostTcp(ctx).catch(() => undefined); // memoized; collect() awaits it and reports a failure
+  }
+
   async collect(ctx: CollectContext): Promise<MetricFamily[]> {
     const b = new FamilyBuilder();
     const failures: string[] = [];
 
-    // Started first: the kernel's walk for the TCP tables runs on libuv's threads meanwhile.
+    // Started first (or already, by prefetch): the kernel's walk for the TCP tables runs on
+    // libuv's threads meanwhile.
     const sockets = hostTcp(ctx);
     sockets.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const mem = b.gauge('hostaudit_host_memory_bytes', 'Host memory: total, available (MemAvailable), used (total − available).', ['kind']);

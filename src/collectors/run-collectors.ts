@@ -47,6 +47,14 @@ export class CollectorRunner {
     this.collections++;
     const startedAt = Date.now();
     const memo = new Map<string, unknown>();
+    for (const c of this.collectors) {
+      try {
+        c.prefetch?.({ signal: this.shutdown.signal, log: this.log, memo });
+      } catch (err) {
+        // Its collect() reads again and reports what fails.
+        this.log.debug('prefetch failed', { collector: c.name, err: describeError(err) });
+      }
+    }
     const outcomes = await Promise.all(this.collectors.map((c) => this.runOne(c, memo)));
     const meta = new FamilyBuilder();
     const success = meta.gauge(

@@ -24,7 +24,7 @@
 //   while the event loop decodes supervisord's answer and reads the process table;
 // - each namespace's table is read once per collection (collectors/shared-readings.ts),
 //   however many collectors and services need it.
-import { close, open, read } from 'node:fs';
+import { closeSync, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
 import { parseProcNetTcp, type TcpSocket } from './proc-parse.js';
 import { readProcFile } from './proc-tree.js';
@@ -81,15 +81,15 @@ export function endsTable(n: number): boolean {
   return n <= SEQ_BUFFER_MIN - ROW_MAX;
 }
 
-const openAsync = promisify(open);
 const readAsync = promisify(read);
-const closeAsync = promisify(close);
 
 /** A /proc/net table's text, read as `endsTable` allows; undefined when it cannot be opened. */
 export async function readNetTable(file: string): Promise<string | undefined> {
   let fd: number;
   try {
-    fd = await openAsync(file, 'r');
+    // Opening and closing are cheap (the walk happens in read), so they are not worth a
+    // round trip through the thread pool each.
+    fd = openSync(file, 'r');
   } catch {
     return undefined;
   }
@@ -107,7 +107,11 @@ export async function readNetTable(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   } finally {
-    await closeAsync(fd).catch(() => undefined);
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to do: the fd is gone either way
+    }
   }
 }
 

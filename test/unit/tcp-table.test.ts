@@ -115,6 +115,11 @@ describe('readTcpTable against the kernel', () => {
   });
 });
 
+/** A table with each row's timer field (`tr:tm->when`) blanked. */
+function untimed(table: string): string {
+  return table.replace(/^(\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+)\S+/gm, '$1-');
+}
+
 describe('readNetTable: no read after the end of a table', () => {
   it('takes a read that stops a row short of the kernel buffer as the end, and no other', () => {
     assert.equal(endsTable(145), true); // tcp6's header alone
@@ -141,7 +146,8 @@ describe('readNetTable: no read after the end of a table', () => {
           // A socket of another program may change between the two reads: try again.
           const got = await readNetTable('/proc/self/net/tcp');
           const want = readFileSync('/proc/self/net/tcp', 'latin1');
-          agreed = got === want;
+          // Same bytes, but for the timers of TIME_WAIT sockets, which tick between the reads.
+          agreed = got?.length === want.length && untimed(got) === untimed(want);
           if (agreed) ends.add(want.length % 4050);
           else last = `${got?.length} bytes read, ${want.length} in the file`;
         }
