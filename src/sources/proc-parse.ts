@@ -103,19 +103,47 @@ export interface TcpSocket {
   inode: number;
 }
 
-/** Parses /proc/net/tcp or /proc/net/tcp6 (same layout); the header line is skipped. */
+/**
+ * Parses /proc/net/tcp or /proc/net/tcp6 (same layout); the header line is skipped. Reads
+ * the state (column 4, hex) and inode (column 10) of each row in place: a host with hundreds
+ * of TIME_WAIT sockets has as many rows per scrape, and splitting each made 17 strings.
+ */
 export function parseProcNetTcp(text: string): TcpSocket[] {
   const out: TcpSocket[] = [];
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    if (!line) continue;
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 10) continue;
-    const st = parseInt(cols[3] ?? '', 16);
-    const inode = Number(cols[9]);
-    if (!Number.isFinite(st) || !Number.isFinite(inode)) continue;
-    out.push({ state: TCP_STATES[st] ?? 'unknown', inode });
+  const n = text.length;
+  let i = text.indexOf('\n'); // end of the header
+  if (i < 0) return out;
+  while (i < n) {
+    i++; // past the newline
+    let col = 0;
+    let st = NaN;
+    let inode = NaN;
+    // Columns are separated by runs of spaces; a row ends at a newline.
+    while (i < n) {
+      let c = text.charCodeAt(i);
+      while (c === 32) c = text.charCodeAt(++i);
+      if (i >= n || c === 10) break;
+      const from = i;
+      let v = 0;
+      let ok = true;
+      for (; i < n; i++) {
+        c = text.charCodeAt(i);
+        if (c === 32 || c === 10) break;
+        if (col === 3) {
+          const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
+          if (d < 0) ok = false;
+          v = v * 16 + d;
+        } else if (col === 9) {
+          if (c < 48 || c > 57) ok = false;
+          v = v * 10 + (c - 48);
+        }
+      }
+      if (col === 3) st = ok && i > from ? v : NaN;
+      else if (col === 9) inode = ok && i > from ? v : NaN;
+      col++;
+    }
+    // Rows with fewer than 10 columns, or a state or inode that is not a number, are skipped.
+    if (col >= 10 && Number.isFinite(st) && Number.isFinite(inode)) out.push({ state: TCP_STATES[st] ?? 'unknown', inode });
   }
   return out;
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { describe, it } from 'node:test';
-import { parseProcNetTcp, parseProcStat, socketInode } from '../../src/sources/proc-parse.js';
+import { parseProcNetTcp, parseProcStat, socketInode, TCP_STATES } from '../../src/sources/proc-parse.js';
 
 describe('/proc/PID/stat', () => {
   it('parses the fields the exporter uses', () => {
@@ -82,6 +84,44 @@ describe('/proc/net/tcp', () => {
       { state: 'time_wait', inode: 0 },
     ]);
   });
+  it('skips rows that are short or not numbers, and reads a last row without a newline', () => {
+    const rows = text.trimEnd().split('\n');
+    const odd = [rows[0], '', '   7: 0100007F:0BB8', rows[1]?.replace(' 0A ', ' 0G '), rows[2]?.replace(' 2222 ', ' 22x2 '), rows[3]].join('\n');
+    assert.deepEqual(parseProcNetTcp(odd), [{ state: 'time_wait', inode: 0 }]);
+    assert.deepEqual(parseProcNetTcp(rows[0] as string), []);
+    assert.deepEqual(parseProcNetTcp(''), []);
+  });
+
+  it("reads this machine's tables as splitting each row would", async () => {
+    const reference = (t: string) =>
+      t.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/)).filter((c) => c.length >= 10).map((c) => ({ state: TCP_STATES[parseInt(c[3] as string, 16)] ?? 'unknown', inode: Number(c[9]) }));
+    // A listener, a connection and a TIME_WAIT socket, so every kind of row is there.
+    const server = net.createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const held = net.connect(port, '127.0.0.1');
+    await once(held, 'connect');
+    const closed = net.connect(port, '127.0.0.1');
+    await once(closed, 'connect');
+    closed.end();
+    await once(closed, 'close');
+    try {
+      const tables = ['/proc/self/net/tcp', '/proc/self/net/tcp6'].flatMap((f) => {
+        try {
+          return [readFileSync(f, 'latin1')];
+        } catch {
+          return []; // no IPv6
+        }
+      });
+      for (const t of tables) assert.deepEqual(parseProcNetTcp(t), reference(t));
+      const states = new Set(parseProcNetTcp(tables[0] as string).map((s) => s.state));
+      for (const s of ['listen', 'established', 'time_wait']) assert.ok(states.has(s), s);
+    } finally {
+      held.destroy();
+      server.close();
+    }
+  });
+
   it('reads socket inodes from fd links only', () => {
     assert.equal(socketInode('socket:[98765]'), 98765);
     assert.equal(socketInode('pipe:[1]'), undefined);
