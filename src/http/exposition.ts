@@ -1,6 +1,7 @@
-// Turns plain metric families into the Prometheus text format or OpenMetrics, using
-// prom-client's Registry for escaping and format details. A fresh Registry is built per
-// request, so nothing from an earlier scrape can leak into this one.
+// Turns plain metric families into the Prometheus text format or OpenMetrics: written as
+// bytes, in exactly the text prom-client's Registry writes (renderViaRegistry, the reference
+// a unit test compares with). The exporter's own metrics go through a fresh prom-client
+// Registry per render, so nothing from an earlier scrape can leak into this one.
 import { Registry, collectDefaultMetrics, Gauge, type Metric } from 'prom-client';
 import type { MetricFamily } from '../collectors/metric-family.js';
 import { TextWriter } from './text-writer.js';

@@ -1,7 +1,7 @@
 // fdLinks against this process's real fd table: every open fd's target, sockets included, with
 // and without a gap in the table; and treeUsage's reuse of a resting process's fd targets.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -94,13 +94,23 @@ describe('treeUsage: fd targets of a process that has not run', () => {
     assert.equal(fdsOf(43), 2);
   });
 
-  function python(code: string): ChildProcess {
-    return spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fdsNow = (pid: number): number | undefined => treeUsage(readProcessTable(), pid)?.openFds;
+
+  /** Runs `code` in python3 until it prints a line, then `body` with its pid; kills it after. */
+  async function withPython(code: string, body: (pid: number) => Promise<void>): Promise<void> {
+    const p = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await once(p.stdout, 'data');
+      await body(p.pid as number);
+    } finally {
+      p.kill();
+    }
   }
+
   async function fdsSettle(pid: number, want: number): Promise<number | undefined> {
     let got: number | undefined;
     for (let i = 0; i < 100 && got !== want; i++) {
-      got = treeUsage(readProcessTable(), pid)?.openFds;
+      got = fdsNow(pid);
       if (got !== want) await new Promise((r) => setTimeout(r, 20));
     }
     return got;
@@ -108,34 +118,24 @@ describe('treeUsage: fd targets of a process that has not run', () => {
 
   it('sees the fds a real single-threaded process opens once it has run', async () => {
     // Opens two files on each SIGUSR1, and sleeps in between.
-    const p = python(
-      "import os, signal, sys\nkeep = []\nsignal.signal(signal.SIGUSR1, lambda *a: keep.extend([os.open('/dev/null', os.O_RDONLY), os.open('/dev/null', os.O_RDONLY)]))\nprint('ready', flush=True)\nwhile True: signal.pause()",
-    );
-    try {
-      await once(p.stdout as NodeJS.ReadableStream, 'data');
-      const pid = p.pid as number;
-      const before = treeUsage(readProcessTable(), pid)?.openFds as number;
-      assert.equal(treeUsage(readProcessTable(), pid)?.openFds, before, 'idle: the same');
+    const code =
+      "import os, signal\nkeep = []\nsignal.signal(signal.SIGUSR1, lambda *a: keep.extend([os.open('/dev/null', os.O_RDONLY), os.open('/dev/null', os.O_RDONLY)]))\nprint('ready', flush=True)\nwhile True: signal.pause()";
+    await withPython(code, async (pid) => {
+      const before = fdsNow(pid) as number;
+      assert.equal(fdsNow(pid), before, 'idle: the same');
       for (let round = 1; round <= 3; round++) {
-        p.kill('SIGUSR1');
+        process.kill(pid, 'SIGUSR1');
         assert.equal(await fdsSettle(pid, before + 2 * round), before + 2 * round, `after signal ${round}`);
       }
-    } finally {
-      p.kill();
-    }
+    });
   });
 
   it("sees the fds a thread opens while the process's main thread sleeps", async () => {
-    const p = python(
-      "import os, threading, time\ndef later():\n    time.sleep(0.3)\n    keep = [os.open('/dev/null', os.O_RDONLY) for _ in range(5)]\n    time.sleep(60)\nt = threading.Thread(target=later)\nt.start()\nprint('ready', flush=True)\nt.join()",
-    );
-    try {
-      await once(p.stdout as NodeJS.ReadableStream, 'data');
-      const pid = p.pid as number;
-      const before = treeUsage(readProcessTable(), pid)?.openFds as number;
+    const code =
+      "import os, threading, time\ndef later():\n    time.sleep(0.3)\n    keep = [os.open('/dev/null', os.O_RDONLY) for _ in range(5)]\n    time.sleep(60)\nt = threading.Thread(target=later)\nt.start()\nprint('ready', flush=True)\nt.join()";
+    await withPython(code, async (pid) => {
+      const before = fdsNow(pid) as number;
       assert.equal(await fdsSettle(pid, before + 5), before + 5);
-    } finally {
-      p.kill();
-    }
+    });
   });
 });
