@@ -2,8 +2,9 @@
 //
 // Unlike the rest of /proc, these two files are expensive to read however few sockets there
 // are: the kernel walks every bucket of its established-connections hash table for each of
-// them, and that table is sized by RAM (262,144 buckets on a 24 GiB machine: about 3.3 ms of
-// kernel time per file, measured with both files all but empty). So:
+// them, and that table is sized by RAM (262,144 buckets on a 24 GiB machine: about 1.65 ms of
+// kernel time per walk, measured with both files all but empty; reading a file to its end
+// took two walks, see below). So:
 // - a table that sockstat proves empty is not read: `sockstat` and `sockstat6` count the
 //   namespace's hashed TCP sockets per family (`inuse`: listening, connected, closing; a
 //   SYN_RECV request needs a listener of its family) and its TIME_WAIT sockets (`tw`, both
@@ -17,9 +18,9 @@
 //   the end of the table or where the next row would overflow the kernel's buffer (a page at
 //   least: 4096 bytes), and the kernel answers the read after the end by walking the whole
 //   table again from the start (tcp_seq_start finds no saved position past the last bucket),
-//   which doubles the cost (1.65 ms per file measured, twice). So a read that returns at
-//   least a row's room short of 4096 bytes ends the table (`endsTable`), and only a read
-//   that may have stopped at the buffer's edge is followed by another;
+//   which doubled the cost. So a read that returns at least a row's room short of 4096
+//   bytes ends the table (`endsTable`), and only a read that may have stopped at the
+//   buffer's edge is followed by another;
 // - the tables' first reads are asynchronous and concurrent: the walk happens on libuv's
 //   threads while the event loop decodes supervisord's answer and reads the process table
 //   (further pages are read in place; readNetTable says why);
@@ -144,15 +145,14 @@ export async function readTcpTable(netDir: string): Promise<TcpSocket[] | undefi
   if (files.length === 2 && before.inuse6 === 0) {
     // IPv6 can hold only TIME_WAIT sockets: IPv4 first, then IPv6 only if some are not IPv4's.
     const v4 = await readNetTable(`${netDir}/tcp`);
-    if (v4 !== undefined) {
-      const out = parseProcNetTcp(v4);
-      let timeWait4 = 0;
-      for (const s of out) if (s.state === 'time_wait') timeWait4++;
-      if (sixIsEmpty(before, sockstatOf(netDir), timeWait4)) return out;
-      const v6 = await readNetTable(`${netDir}/tcp6`);
-      if (v6 !== undefined) for (const s of parseProcNetTcp(v6)) out.push(s);
-      return out;
-    }
+    const out = v4 === undefined ? [] : parseProcNetTcp(v4);
+    let timeWait4 = 0;
+    for (const s of out) if (s.state === 'time_wait') timeWait4++;
+    if (v4 !== undefined && sixIsEmpty(before, sockstatOf(netDir), timeWait4)) return out;
+    const v6 = await readNetTable(`${netDir}/tcp6`);
+    if (v4 === undefined && v6 === undefined) return undefined;
+    if (v6 !== undefined) for (const s of parseProcNetTcp(v6)) out.push(s);
+    return out;
   }
   const texts = await Promise.all(
     // tcp6 is absent when IPv6 is disabled; tcp alone then.
