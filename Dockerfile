@@ -25,5 +25,7 @@ USER node
 EXPOSE 9863
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9863/-/healthy').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/main.js"]
+# Started as the bin's shebang starts it (src/main.ts says why).
+ENV MALLOC_ARENA_MAX=2
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=30", "dist/main.js"]
 CMD ["--config.file=/etc/hostaudit/hostaudit.yml"]

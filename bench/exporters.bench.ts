@@ -17,7 +17,8 @@ import { sleep } from '../test/helpers/supervisord.js';
 import { AUDITED, GeneratedHost, SCALED, type HostSpec } from './lib/host.js';
 import {
   cpuSeconds,
-  exporterNodeFlags,
+  exporterLaunch,
+  launchLine,
   get,
   loadAverage,
   mb,
@@ -31,6 +32,7 @@ import {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = process.env.HOSTAUDIT_BENCH_MAIN ?? path.join(ROOT, 'dist', 'main.js');
+const LAUNCH = exporterLaunch(MAIN);
 
 const { values: flags } = parseArgs({
   options: {
@@ -66,14 +68,14 @@ interface Results {
 
 async function startAll(host: GeneratedHost): Promise<RunningExporter[]> {
   const hostaudit = await startExporter('hostaudit-exporter', process.execPath, (l) => [
-    ...exporterNodeFlags(MAIN),
+    ...LAUNCH.nodeFlags,
     // e.g. HOSTAUDIT_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the exporter
     ...(process.env.HOSTAUDIT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
     MAIN,
     `--web.listen-address=${l}`,
     `--config.file=${host.hostauditConfig}`,
     '--log.level=warn',
-  ]);
+  ], LAUNCH.env);
   const proc = await startExporter('process-exporter', 'prometheus-process-exporter', (l) => [
     '-config.path',
     host.processExporterConfig,
@@ -315,7 +317,7 @@ function report(r: Results): void {
 }
 
 const results: Results[] = [];
-say(`exporter: node ${exporterNodeFlags(MAIN).join(' ')} ${MAIN}${process.env.HOSTAUDIT_BENCH_NODE_FLAGS ? ` (node flags: ${process.env.HOSTAUDIT_BENCH_NODE_FLAGS})` : ''}; node ${process.version}; load average at start ${loadAverage()}`);
+say(`exporter: ${launchLine(LAUNCH, MAIN)}${process.env.HOSTAUDIT_BENCH_NODE_FLAGS ? ` (node flags: ${process.env.HOSTAUDIT_BENCH_NODE_FLAGS})` : ''}; node ${process.version}; load average at start ${loadAverage()}`);
 if (!flags.only || flags.only === 'audited') results.push(await runHost('audited', AUDITED, true));
 if (!flags.only || flags.only === 'scaled') results.push(await runHost('scaled', SCALED, false));
 if (flags.out) writeFileSync(flags.out, JSON.stringify(results, null, 2));

@@ -15,7 +15,7 @@ import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as DirScan from '../src/sources/dir-scan.js';
-import { exporterNodeFlags } from './lib/measure.js';
+import { exporterLaunch } from './lib/measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The built module, as the exporter runs it (its walker threads load dist/…-worker.js).
@@ -168,8 +168,10 @@ async function exporterUnderScan(base: string, tree: string): Promise<UnderScan>
   const cfg = path.join(base, 'hostaudit.yml');
   writeFileSync(cfg, `paths:\n  - name: bench\n    path: ${watched}\nscan_interval: 3s\nsupervisor:\n  url: unix://${path.join(base, 'no-supervisor.sock')}\n`);
   const main = path.join(ROOT, 'dist', 'main.js');
-  const child = spawn(process.execPath, [...exporterNodeFlags(main), main, `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], {
+  const launch = exporterLaunch(main);
+  const child = spawn(process.execPath, [...launch.nodeFlags, main, `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...launch.env },
   });
   let log = '';
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));

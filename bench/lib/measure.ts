@@ -15,15 +15,28 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
+/** How the exporter is started: environment variables and Node flags before its entry point. */
+export interface ExporterLaunch {
+  env: Record<string, string>;
+  nodeFlags: string[];
+}
+
 /**
- * The Node flags the exporter is run with, from its entry point's shebang
- * (`#!/usr/bin/env -S node FLAGS`): the benchmark measures the exporter as users start it.
+ * How the exporter is started, from its entry point's shebang
+ * (`#!/usr/bin/env -S [NAME=VALUE ...] node [FLAGS]`): the benchmark measures the exporter as
+ * users start it.
  */
-export function exporterNodeFlags(mainFile: string): string[] {
+export function exporterLaunch(mainFile: string): ExporterLaunch {
   const first = readFileSync(mainFile, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\/usr\/bin\/env -S node(?: (.*))?$/.exec(first);
-  if (!m) throw new Error(`${mainFile}: no "#!/usr/bin/env -S node" shebang`);
-  return (m[1] ?? '').split(' ').filter(Boolean);
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node(?: (.*))?$/.exec(first);
+  if (!m) throw new Error(`${mainFile}: no "#!/usr/bin/env -S [NAME=VALUE ...] node" shebang`);
+  const env = Object.fromEntries((m[1] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { env, nodeFlags: (m[2] ?? '').split(' ').filter(Boolean) };
+}
+
+/** The launch as one line: what `npm start` runs. */
+export function launchLine(l: ExporterLaunch, entry: string): string {
+  return [...Object.entries(l.env).map(([k, v]) => `${k}=${v}`), 'node', ...l.nodeFlags, entry].join(' ');
 }
 
 /** Starts an exporter listening on 127.0.0.1:PORT (the flag built by `listen`), waits for /metrics. */
