@@ -3,7 +3,7 @@
 // self-signed certificate made by openssl; then the same through the exporter's /metrics
 // and its debug log.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -12,11 +12,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FilesCollector } from '../src/collectors/files.js';
 import { ProbesCollector } from '../src/collectors/probes.js';
+import { probe } from '../src/sources/probe.js';
 import type { ProbeConfig } from '../src/config.js';
 import { Logger, silentLogger } from '../src/log.js';
 import { Exporter } from './helpers/exporter.js';
 import { find, parseMetrics, value } from './helpers/metrics.js';
 import { freePort } from './helpers/supervisord.js';
+import { timeWaitSockets } from './helpers/time-wait.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 
 const SECRET = 'pr0be-s3cret';
@@ -141,6 +143,60 @@ describe('probes and critical files', () => {
     assert.equal(by.get('auth')?.url, `http://127.0.0.1:${new URL(base).port}/auth`);
     assert.equal(debug.filter((l) => l.includes(SECRET)).length, 0);
     assert.ok(debug.some((l) => l.includes('"probe":"refused"') && l.includes('ECONNREFUSED')), debug.join('\n'));
+  });
+
+  it('leaves no TIME_WAIT socket on the probed host, for a Node and a Python server', async () => {
+    // A FIN-closed probe leaves one TIME_WAIT socket per probe on the server side for 60 s;
+    // the probe resets the connection once the whole answer is in (close-with-reset.ts).
+    // Node: a fresh server of its own, so no earlier connection to it can be in TIME_WAIT.
+    let requests = 0;
+    let socketErrors = 0;
+    const own = http.createServer((req, res) => {
+      requests++;
+      handler(req, res);
+    });
+    own.on('connection', (sock) => sock.on('error', () => socketErrors++));
+    const ownPort = await listen(own);
+    // Python's http.server, as the audited host's services would answer.
+    const pyPort = await freePort();
+    const py = spawn('python3', ['-c', [
+      'import http.server, sys',
+      'class H(http.server.BaseHTTPRequestHandler):',
+      '    def do_GET(self):',
+      '        self.send_response(200); self.send_header("content-length", "3"); self.end_headers(); self.wfile.write(b"ok\\n")',
+      `http.server.ThreadingHTTPServer(("127.0.0.1", ${pyPort}), H).serve_forever()`,
+    ].join('\n')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let pyErr = '';
+    py.stderr.on('data', (d: Buffer) => (pyErr += d.toString()));
+    try {
+      const target = (url: string) => ({ url, timeoutMs: 2000, insecureSkipVerify: false });
+      for (let i = 0; i < 5; i++) {
+        const r = await probe(target(`http://127.0.0.1:${ownPort}/ok`));
+        assert.equal(r.success, true, r.reason);
+      }
+      const hops = await probe(target(`http://127.0.0.1:${ownPort}/hop/2`));
+      assert.equal(hops.redirects, 2, hops.reason);
+      assert.equal(requests, 8);
+      for (let i = 0; ; i++) {
+        const r = await probe(target(`http://127.0.0.1:${pyPort}/`));
+        if (r.success) break;
+        assert.ok(i < 100, `python server never answered: ${r.reason} ${pyErr}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      for (let i = 0; i < 5; i++) assert.equal((await probe(target(`http://127.0.0.1:${pyPort}/`))).success, true);
+      await new Promise((res) => setTimeout(res, 200));
+      assert.equal(timeWaitSockets(ownPort), 0, 'TIME_WAIT sockets on the Node server');
+      assert.equal(timeWaitSockets(pyPort), 0, 'TIME_WAIT sockets on the Python server');
+      assert.equal(socketErrors, 0);
+      // Its stderr holds one access-log line per request and nothing else (no traceback).
+      const lines = pyErr.split('\n').filter(Boolean);
+      assert.equal(lines.length, 6, pyErr);
+      assert.deepEqual(lines.filter((l) => !/"GET \/ HTTP\/1\.1" 200 -$/.test(l)), []);
+    } finally {
+      py.kill();
+      own.closeAllConnections();
+      await new Promise((r) => own.close(r));
+    }
   });
 
   it('caps a probe timeout just under the collector deadline', async () => {

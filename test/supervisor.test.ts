@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Exporter } from './helpers/exporter.js';
 import { find, value, type ParsedSample } from './helpers/metrics.js';
 import { programs, sleep, Supervisord } from './helpers/supervisord.js';
+import { timeWaitSockets } from './helpers/time-wait.js';
 
 const STATES = ['STOPPED', 'STARTING', 'RUNNING', 'BACKOFF', 'STOPPING', 'EXITED', 'FATAL', 'UNKNOWN'];
 const TICKS = 100; // USER_HZ on Linux
@@ -267,6 +268,20 @@ describe('supervisor over inet_http_server with a password', () => {
     } finally {
       await exp.cleanup();
       assert.ok(!exp.output.includes(password));
+    }
+  });
+
+  it('leaves no TIME_WAIT socket on the host per call (close-with-reset.ts)', async () => {
+    const exp = await Exporter.start({
+      config: { supervisor: { url: sv.httpUrl, username: 'auditor' } },
+      env: { HOSTAUDIT_SUPERVISOR_PASSWORD: password },
+    });
+    try {
+      for (let i = 0; i < 5; i++) assert.match(await exp.metricsText(), /^hostaudit_supervisor_up 1$/m);
+      await sleep(200);
+      assert.equal(timeWaitSockets(sv.inetPort as number), 0);
+    } finally {
+      await exp.cleanup();
     }
   });
 

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { describeError } from '../errors.js';
+import { closeWithReset } from './close-with-reset.js';
 import { safeUrl } from './supervisor.js';
 
 export interface ProbeTarget {
@@ -127,6 +128,8 @@ function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answ
     const req = mod.request(options, (res) => {
       const status = res.statusCode ?? 0;
       const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
+      // No TIME_WAIT left on the probed host (close-with-reset.ts).
+      res.prependListener('end', () => closeWithReset(res.socket));
       let size = 0;
       // The answer counts once the body has arrived: a server that sends headers and then
       // stalls is not healthy.
@@ -147,3 +150,4 @@ function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answ
     req.end();
   });
 }
+

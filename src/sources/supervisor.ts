@@ -5,6 +5,7 @@ import https from 'node:https';
 import { readSupervisorPassword, type SupervisorConfig } from '../config.js';
 import { SourceError, describeError } from '../errors.js';
 import { decodeResponse, encodeCall, XmlRpcFault, type XmlRpcValue } from './xmlrpc.js';
+import { closeWithReset } from './close-with-reset.js';
 
 /** supervisord's process states (supervisor/states.py), code → name. */
 export const PROCESS_STATES: Readonly<Record<number, string>> = {
@@ -162,6 +163,8 @@ export class SupervisorClient {
     }
     const xml = await new Promise<string>((resolve, reject) => {
       const req = mod.request({ ...options, signal: combined, agent: false }, (res) => {
+        // Over TCP, no TIME_WAIT left per call on the host (close-with-reset.ts).
+        res.prependListener('end', () => closeWithReset(res.socket));
         if (res.statusCode !== 200) {
           res.resume();
           const why = res.statusCode === 401 ? 'authentication failed (HTTP 401)' : `HTTP ${res.statusCode}`;
