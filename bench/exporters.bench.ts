@@ -17,6 +17,7 @@ import { sleep } from '../test/helpers/supervisord.js';
 import { AUDITED, GeneratedHost, SCALED, type HostSpec } from './lib/host.js';
 import {
   cpuSeconds,
+  duCpuSeconds,
   exporterLaunch,
   launchLine,
   get,
@@ -60,6 +61,8 @@ interface Results {
   latency: Record<string, { p50: number; p99: number; bytes: number }>;
   cpuPerScrapeMs: Record<string, number>;
   cpuShare15s: Record<string, number>;
+  /** CPU seconds of one `du -sb` of the scanned tree (warm cache), for the scans' share. */
+  duCpuS?: number;
   rss: Record<string, number>;
   load50?: { scrapes: number; errors: number; p50: number; p99: number; rssBefore: number; rssAfter: number };
   soak?: { minutes: number; scrapes: number; errors: number; rss: number[] };
@@ -247,6 +250,7 @@ async function runHost(label: string, spec: HostSpec, full: boolean): Promise<Re
     note(`${label}: CPU share at 15 s scrapes over ${CPU_WINDOW_S} s`);
     const share = await cpuShare(exporters, CPU_WINDOW_S);
     rss.afterMeasurements = rssBytes(haPid);
+    const duCpuS = duCpuSeconds(host.scanRoot);
     const r: Results = {
       host: label,
       spec,
@@ -254,6 +258,7 @@ async function runHost(label: string, spec: HostSpec, full: boolean): Promise<Re
       latency: lat,
       cpuPerScrapeMs: perScrape,
       cpuShare15s: share,
+      duCpuS,
       rss,
     };
     if (full) {
@@ -292,6 +297,10 @@ function report(r: Results): void {
   say(`- bar: hostaudit p50 ≤ process-exporter p50: ${p50ok ? 'met' : 'MISSED'}`);
   const share = r.cpuShare15s[ha] ?? Infinity;
   say(`- bar: CPU ≤ 0.5 % of a core at 15 s scrapes: ${pct(share)} — ${share <= 0.005 ? 'met' : 'MISSED'}`);
+  if (r.duCpuS !== undefined) {
+    // What sizing the same tree costs at the scans' interval with the simplest tool, for scale.
+    say(`  for comparison, \`du -sb\` of the scanned tree takes ${ms(r.duCpuS * 1000)} of CPU: ${pct(r.duCpuS / 60)} of a core once every 60 s`);
+  }
   if (r.spec.workers >= 500) {
     const p99 = r.latency[ha]?.p99 ?? Infinity;
     say(`- bar: ${r.spec.workers} processes, scrape p99 ≤ 100 ms: ${ms(p99)} — ${p99 <= 100 ? 'met' : 'MISSED'}`);

@@ -149,6 +149,11 @@ for spec in sys.argv[2:]:
     if (r.status !== 0) throw new Error(`creating databases failed: ${r.stderr}`);
   }
 
+  /** The outermost path the exporter is configured to scan (`system`; it holds the others). */
+  get scanRoot(): string {
+    return path.join(this.root, 'srv');
+  }
+
   private writeConfigs(): void {
     const srv = path.join(this.root, 'srv');
     this.hostauditConfig = path.join(this.root, 'hostaudit.yml');
@@ -159,7 +164,7 @@ for spec in sys.argv[2:]:
         paths: [
           { name: 'logs', path: path.join(srv, 'logs'), modified_within: ['10m', '1h'] },
           { name: 'data', path: path.join(srv, 'data') },
-          { name: 'system', path: srv },
+          { name: 'system', path: this.scanRoot },
         ],
         databases: [path.join(srv, 'data', '**', '*.db')],
         probes: [{ name: 'web', url: this.webUrl, timeout: '2s' }],

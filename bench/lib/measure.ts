@@ -1,6 +1,6 @@
 // Measuring exporters from outside, as Prometheus sees them: scrape latency over a kept-alive
 // connection, CPU time and RSS of the exporter process from /proc.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { freePort, sleep } from '../../test/helpers/supervisord.js';
@@ -112,6 +112,27 @@ export function cpuSeconds(pid: number): number {
   const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/**
+ * CPU seconds (user + system) of one `du -sb DIR`, median of `runs`: the cost of the simplest
+ * tool that sizes the same tree, beside the exporter's scans. Read from this process's
+ * waited-for children times in /proc/self/stat (cutime, cstime).
+ */
+export function duCpuSeconds(dir: string, runs = 3): number {
+  const children = (): number => {
+    const t = readFileSync('/proc/self/stat', 'latin1');
+    const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+  };
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const before = children();
+    const r = spawnSync('du', ['-sb', dir], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`du -sb ${dir} exited with ${r.status}`);
+    times.push(children() - before);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] as number;
 }
 
 export function rssBytes(pid: number): number {
