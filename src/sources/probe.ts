@@ -150,4 +150,3 @@ function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answ
     req.end();
   });
 }
-
