@@ -107,10 +107,15 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i] as number;
 }
 
+/** The fields of /proc/PID/stat after the command name: index 0 is field 3 (state). */
+function statFields(pid: number | 'self'): string[] {
+  const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return t.slice(t.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime+stime of a process (all its threads), in seconds. */
 export function cpuSeconds(pid: number): number {
-  const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(pid);
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
@@ -121,8 +126,7 @@ export function cpuSeconds(pid: number): number {
  */
 export function duCpuSeconds(dir: string, runs = 3): number {
   const children = (): number => {
-    const t = readFileSync('/proc/self/stat', 'latin1');
-    const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+    const f = statFields('self');
     return (Number(f[13]) + Number(f[14])) / CLK_TCK;
   };
   const times: number[] = [];

@@ -7,7 +7,8 @@ import { TLSSocket } from 'node:tls';
  * FIN-closed connection stays in TIME_WAIT for 60 s on the host (on the server's side: it
  * closes first after `Connection: close`): one socket per probe or supervisord call, in the
  * host's TCP table, which hostaudit_host_tcp_connections reports and the exporter reads on
- * every scrape. At 20 scrapes a second that was 1,200 sockets of the exporter's own making.
+ * every scrape. At the bench's 20 scrapes a second that was 400–800 sockets of the
+ * exporter's own making.
  * kubelet closes its HTTP and TCP probes the same way (SO_LINGER), for the same reason.
  *
  * Call it from a prepended 'end' listener of the response, before node:http's own listener

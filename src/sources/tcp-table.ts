@@ -10,8 +10,8 @@
 //   SYN_RECV request needs a listener of its family) and its TIME_WAIT sockets (`tw`, both
 //   families); with both 0 for a family its table has nothing in it. On a host with no IPv6
 //   TCP socket (an exporter bound to an IPv4 address, say) that halves the cost;
-// - with no IPv6 socket in use but TIME_WAIT sockets about (any host that makes connections:
-//   the probes' own leave some), IPv6's table can hold only TIME_WAIT sockets. Then the IPv4
+// - with no IPv6 socket in use but TIME_WAIT sockets about (any host whose programs close
+//   connections first), IPv6's table can hold only TIME_WAIT sockets. Then the IPv4
 //   table is read first, and IPv6's is skipped when IPv4's holds every TIME_WAIT socket
 //   sockstat counts, and sockstat read again after it says the same (`sixIsEmpty`);
 // - a table is read without the final read that returns 0 bytes. A read of a seq_file stops at
@@ -100,13 +100,14 @@ export async function readNetTable(file: string): Promise<string | undefined> {
     const buf = Buffer.allocUnsafe(64 * 1024);
     let text = '';
     for (;;) {
-      // The first read goes through the thread pool: it holds most of the hash walk, and
-      // for a table of one page (a host with few sockets) it is the only read. The pages
-      // after it are read in place: each costs 0.1 to 0.2 ms of kernel time, and a round
-      // trip per page cost more than that in wake-ups, so a table of many TIME_WAIT sockets
-      // (25 pages for 660 of them) made the host collector trail every other one. Measured
-      // in-process over 450 interleaved collections with 850 TIME_WAIT sockets: p50 12.9 ms
-      // with every page through the pool, 10.4 ms with the first only.
+      // The first read goes through the thread pool: for a table of one page (a host with
+      // few sockets) it is the only read and holds the whole hash walk. The pages after it
+      // are read in place, and they carry the rest of the walk: in isolation 1.6 to 2.9 ms
+      // of event-loop time for 100 to 800 rows, against 0.3 to 1.2 ms more latency with
+      // every page through the pool. In-process, a round trip per page cost more than that
+      // in wake-ups, each waiting for the busy event loop: over 450 interleaved collections
+      // with 850 TIME_WAIT sockets, p50 12.9 ms with every page through the pool, 10.4 ms
+      // with the first only. A table of a few pages was not measured in-process.
       const bytesRead = text === '' ? (await readAsync(fd, buf, 0, buf.length, null)).bytesRead : readSync(fd, buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       text += buf.toString('latin1', 0, bytesRead);
