@@ -1,5 +1,5 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --heap-growing-percent=30
-// How the exporter is started, measured on the audited host (README, "Scrape cost and scale"):
+// How the exporter is started, measured on the audited host (docs/performance.md, "Scrape cost and scale"):
 // - --max-semi-space-size=1 keeps V8's young generation at 1 MB semi-spaces instead of letting
 //   it grow to 16 MB under sustained scrapes: at 10 scrapes/s, 123 MB of RSS without it, 83 MB
 //   with it, for 2.5 % more CPU per collection (--optimize-for-size saved 7 MB more but cost

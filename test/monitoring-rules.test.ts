@@ -207,19 +207,19 @@ describe('alert rules', () => {
 });
 
 describe('runbooks', () => {
-  it('every alert has a runbook in the README: what it means, what to check, what to do', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  it('every alert has a runbook in docs/runbooks.md: what it means, what to check, what to do', () => {
+    const readme = readFileSync(path.join(ROOT, 'docs', 'runbooks.md'), 'utf8');
     const start = readme.indexOf('<!-- section: runbooks -->');
     const end = readme.indexOf('<!-- /section: runbooks -->');
-    assert.ok(start >= 0 && end > start, 'README runbooks section');
+    assert.ok(start >= 0 && end > start, 'docs/runbooks.md runbooks section');
     const section = readme.slice(start, end);
     for (const r of rules()) {
       const anchor = new URL(r.annotations.runbook_url ?? '').hash.slice(1);
-      // GitHub's anchor for "### HostAuditServiceHighCPU" is its lower-cased text.
-      const heading = new RegExp(`^### ${r.alert}\\s*$`, 'm').exec(section);
-      assert.ok(heading, `README has no "### ${r.alert}" runbook`);
+      // GitHub's anchor for "## HostAuditServiceHighCPU" is its lower-cased text.
+      const heading = new RegExp(`^## ${r.alert}\\s*$`, 'm').exec(section);
+      assert.ok(heading, `docs/runbooks.md has no "## ${r.alert}" runbook`);
       assert.equal(anchor, r.alert.toLowerCase());
-      const body = section.slice(heading.index + heading[0].length).split(/^### /m)[0] ?? '';
+      const body = section.slice(heading.index + heading[0].length).split(/^## /m)[0] ?? '';
       for (const part of ['What it means', 'What to check', 'What to do']) {
         assert.ok(body.includes(part), `${r.alert} runbook lacks "${part}"`);
       }

@@ -114,7 +114,7 @@ export class PathsCollector implements Collector {
   /** The walker threads for a tree last seen large; the event loop, in slices, for any other. */
   private walk(req: ScanRequest, p: PathConfig): Promise<ScanResult> {
     const last = this.latest.get(p.name)?.result;
-    // Threads for a tree last seen large: two halve the wall time of a large walk (README,
+    // Threads for a tree last seen large: two halve the wall time of a large walk (docs/performance.md,
     // "Directory scans"). Any other tree on the event loop in slices (scanSliced), which hands
     // the rest to the threads if it turns out large: a thread costs ~34 ms of CPU to start and
     // holds ~12 MB while it lives, more than a small tree's whole walk.

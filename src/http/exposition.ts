@@ -70,7 +70,7 @@ export class SelfMetrics {
   constructor(version: string) {
     // The event-loop delay histogram samples every 500 ms instead of prom-client's 10 ms: at
     // 10 ms its timer alone woke the process 100 times a second, about 1 % of a core at idle,
-    // twice the exporter's whole CPU budget (README, "Scrape cost and scale"). Stalls longer
+    // twice the exporter's whole CPU budget (docs/performance.md, "Scrape cost and scale"). Stalls longer
     // than the interval are still caught; nodejs_eventloop_lag_seconds is measured per scrape.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 500 });
     const info = new Gauge<'version' | 'node_version'>({
@@ -120,7 +120,7 @@ export async function renderBytes(
   const om = contentType === OPENMETRICS_TEXT;
   // The collected families are written here directly: prom-client's Registry did the same
   // text through an async get() and a few intermediate arrays per metric, the largest single
-  // cost of rendering (README, "Scrape cost and scale"). Its exact output is kept; a unit test
+  // cost of rendering (docs/performance.md, "Scrape cost and scale"). Its exact output is kept; a unit test
   // compares the two renderers on every kind of family. The exporter's own long-lived metrics
   // still go through prom-client, which owns them.
   let selfTexts: string[] = [];

@@ -20,10 +20,10 @@ import {
   type ThresholdKey,
 } from './thresholds.js';
 
-/** Where the runbooks live: the README's "Runbooks" section; one anchor per alert. */
-export const RUNBOOK_BASE_URL = 'https://github.com/hostaudit/hostaudit-exporter/blob/main/README.md';
+/** Where the runbooks live: docs/runbooks.md; one anchor per alert. */
+export const RUNBOOK_BASE_URL = 'https://github.com/hostaudit/hostaudit-exporter/blob/main/docs/runbooks.md';
 
-/** The README anchor of an alert's runbook (GitHub's slug of the heading `### ALERT`). */
+/** The docs/runbooks.md anchor of an alert's runbook (GitHub's slug of the heading `### ALERT`). */
 export function runbookAnchor(alert: string): string {
   return alert.toLowerCase();
 }
@@ -208,7 +208,7 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
     // Beyond SPEC.md. `up` carries whatever target labels service discovery and relabelling
     // add (env, region, ...): aggregating keeps exactly job and instance. A target that vanished
     // from service discovery has no `up` at all, so this alert cannot see it; absent() is left
-    // out on purpose (README, runbook HostAuditExporterDown).
+    // out on purpose (docs/runbooks.md, HostAuditExporterDown).
     key: 'exporterDown',
     labels: ['job', 'instance'],
     expr: `min by (job, instance) (up{${EXPORTER_JOB_SELECTOR}}) == ${num(T.exporterDown.value)}`,

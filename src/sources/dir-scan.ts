@@ -8,7 +8,7 @@
 // 4.5 GB for 1M files) were measured far slower; one synchronous thread costs about twice
 // du's CPU (Node's lstat resolves a full path where du's fts uses fstatat on a directory fd,
 // and builds a Stats object), so a scan shares the tree between a small pool of walkers.
-// README "Directory walk" and "Directory scans" have the figures.
+// docs/design.md "Directory walk" and docs/performance.md "Directory scans" have the figures.
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';

@@ -106,7 +106,7 @@ export function parseMeminfo(text: string): HostMemory {
 /**
  * Host memory from /proc/meminfo. systeminformation's mem() gives the same figures from the
  * same file (a unit test checks they agree), but loading it cost 1.8 MB of the exporter's
- * 80 MB RSS budget for this one read (README, Design notes, "systeminformation").
+ * 80 MB RSS budget for this one read (docs/design.md, "systeminformation").
  */
 export function readHostMemory(procRoot = '/proc'): HostMemory {
   return parseMeminfo(readProcFile(`${procRoot}/meminfo`));

@@ -4,7 +4,7 @@
 // Synchronous lstat on purpose: one stat of local metadata costs microseconds, while the
 // async form costs a thread-pool round trip and, for every missing FILE.N that ends the
 // series, an Error object. With 500 supervised processes (1000 log files) the async version
-// was the largest single cost of a scrape; see the README, "Scrape cost and scale".
+// was the largest single cost of a scrape; see docs/performance.md, "Scrape cost and scale".
 import { lstatSync } from 'node:fs';
 
 /** Supervisor numbers backups contiguously from 1; stop at the first gap, and never loop forever. */

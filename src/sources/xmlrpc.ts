@@ -38,7 +38,7 @@ export function encodeCall(method: string, params: readonly XmlRpcValue[] = []):
 // A hand-written decoder for the small, fixed grammar of an XML-RPC response. It replaced
 // fast-xml-parser: on supervisord's getAllProcessInfo for 500 processes the generic parser
 // (DOM of every element, then a walk) cost ~20x more CPU and allocated ~10x more per scrape;
-// see the README, "Scrape cost and scale". Entities and CDATA are decoded, text is never
+// see docs/performance.md, "Scrape cost and scale". Entities and CDATA are decoded, text is never
 // trimmed (a program's description may carry meaningful spaces), numbers are not guessed.
 
 class Cursor {

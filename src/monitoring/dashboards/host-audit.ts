@@ -253,7 +253,7 @@ const health: AnyPanelBuilder[] = [
 const alerts: AnyPanelBuilder[] = [
   tablePanel({
     title: 'Firing alerts',
-    description: 'HostAudit alerts firing now for this host; each has a runbook in the README.',
+    description: 'HostAudit alerts firing now for this host; each has a runbook in docs/runbooks.md.',
     unit: 'none',
     targets: [instantTable(`ALERTS{alertname=~"HostAudit.*", alertstate="firing", ${HOST}}`)],
     width: 24,
