@@ -227,3 +227,96 @@ describe('dashboards/fleet-overview.json', () => {
     assert.match(links[0]?.url ?? '', new RegExp(`^/d/${HOST_AUDIT_UID}\\?var-job=\\$\\{job\\}&var-instance=\\$\\{__value\\.raw\\}`));
   });
 });
+
+describe('recording rules (alerts/hostaudit.recording.rules.yml)', () => {
+  it('give per-host figures: busiest service, services running of all, exporter up, firing alerts (promtool test rules)', () => {
+    const s = (metric: string, labels: Record<string, string>, values: string): { series: string; values: string } => ({
+      series: `${metric}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(', ')}}`,
+      values,
+    });
+    const a = { job: 'hostaudit', instance: 'trading-host-1' };
+    const b = { job: 'hostaudit', instance: 'trading-host-2' };
+    const x = { ...a, group: 'kalshi', name: 'kalshi_account_sync' };
+    const y = { ...a, group: 'kalshi', name: 'kalshi_api_watchdog' };
+    const z = { ...b, group: 'trading', name: 'unified_production_coordinator' };
+    const sample = (labels: Record<string, string>, value: number): { labels: string; value: number } => ({
+      labels: s(labels.__name__ ?? '', Object.fromEntries(Object.entries(labels).filter(([k]) => k !== '__name__')), '').series,
+      value,
+    });
+    const test = {
+      rule_files: [path.join(ROOT, 'alerts', 'hostaudit.recording.rules.yml')],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            // 0.5, 0.1 and 0.2 of a core (user+system summed for x).
+            s('hostaudit_service_cpu_seconds_total', { ...x, mode: 'user' }, '0+24x10'),
+            s('hostaudit_service_cpu_seconds_total', { ...x, mode: 'system' }, '0+6x10'),
+            s('hostaudit_service_cpu_seconds_total', { ...y, mode: 'user' }, '0+6x10'),
+            s('hostaudit_service_cpu_seconds_total', { ...z, mode: 'user' }, '0+12x10'),
+            s('hostaudit_service_up', x, '1x10'),
+            s('hostaudit_service_up', y, '0x10'),
+            s('hostaudit_service_up', z, '1x10'),
+            s('up', a, '1x10'),
+            s('up', b, '0x10'),
+            s('up', { job: 'node', instance: 'trading-host-2' }, '1x10'),
+            s('ALERTS', { alertname: 'HostAuditServiceDown', alertstate: 'firing', severity: 'critical', ...y, state: 'EXITED' }, '1x10'),
+            s('ALERTS', { alertname: 'HostAuditHostSilent', alertstate: 'firing', severity: 'critical', instance: 'trading-host-3' }, '1x10'),
+            s('ALERTS', { alertname: 'HostAuditLogsLarge', alertstate: 'pending', severity: 'warning', ...b }, '1x10'),
+          ],
+          promql_expr_test: [
+            {
+              expr: 'hostaudit:busiest_service_cpu_cores:rate5m',
+              eval_time: '10m',
+              exp_samples: [
+                sample({ __name__: 'hostaudit:busiest_service_cpu_cores:rate5m', ...x }, 0.5),
+                sample({ __name__: 'hostaudit:busiest_service_cpu_cores:rate5m', ...z }, 0.2),
+              ],
+            },
+            {
+              expr: 'hostaudit:services_running:sum',
+              eval_time: '10m',
+              exp_samples: [sample({ __name__: 'hostaudit:services_running:sum', ...a }, 1), sample({ __name__: 'hostaudit:services_running:sum', ...b }, 1)],
+            },
+            {
+              expr: 'hostaudit:services:count',
+              eval_time: '10m',
+              exp_samples: [sample({ __name__: 'hostaudit:services:count', ...a }, 2), sample({ __name__: 'hostaudit:services:count', ...b }, 1)],
+            },
+            {
+              expr: 'hostaudit:exporter_up:min',
+              eval_time: '10m',
+              exp_samples: [sample({ __name__: 'hostaudit:exporter_up:min', ...a }, 1), sample({ __name__: 'hostaudit:exporter_up:min', ...b }, 0)],
+            },
+            {
+              // Firing only (not pending), by instance and severity; the silent host included.
+              expr: 'hostaudit:alerts_firing:count',
+              eval_time: '10m',
+              exp_samples: [
+                sample({ __name__: 'hostaudit:alerts_firing:count', instance: 'trading-host-1', severity: 'critical' }, 1),
+                sample({ __name__: 'hostaudit:alerts_firing:count', instance: 'trading-host-3', severity: 'critical' }, 1),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const tmp = makeTmpDir('hostaudit-recording-');
+    try {
+      const file = path.join(tmp, 'recording.test.yml');
+      writeFileSync(file, JSON.stringify(test));
+      const r = run('promtool', ['test', 'rules', file]);
+      assert.equal(r.status, 0, r.out);
+      // The test can fail: the busiest service of host 1 is not 0.1 of a core.
+      const wrong = structuredClone(test);
+      (wrong.tests[0]?.promql_expr_test[0]?.exp_samples[0] as { value: number }).value = 0.1;
+      writeFileSync(file, JSON.stringify(wrong));
+      assert.notEqual(run('promtool', ['test', 'rules', file]).status, 0);
+    } finally {
+      removeTmpDir(tmp);
+    }
+  });
+});
