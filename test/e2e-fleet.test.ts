@@ -11,7 +11,7 @@
 // fires HostAuditExporterDown for host 3 only; stopping host 3's agent fires
 // HostAuditHostSilent for host 3 only, and Alertmanager inhibits host 3's per-service alerts.
 //
-// Only the test's copies of the configs change: ports and URLs, scrape/evaluation every second,
+// Only the test's copies of the configs change: ports and URLs, scrapes every 2 s, evaluation every second,
 // rules' `for` 5s, 5m rate windows 15s, HostAuditHostSilent's 10m window 10s, Alertmanager's
 // group_wait/group_interval 1s, VictoriaMetrics' 30 s latency offset 0.
 import assert from 'node:assert/strict';
@@ -196,8 +196,9 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }>; relabel_configs: Array<{ target_label: string; replacement: string }> }>;
       remote_write: Array<{ url: string; queue_config: Record<string, unknown> }>;
     };
-    ac.global.scrape_interval = '1s';
-    ac.global.scrape_timeout = '1s';
+    // Every 2 s with a 2 s timeout: a scrape slowed by a loaded machine is not an exporter down.
+    ac.global.scrape_interval = '2s';
+    ac.global.scrape_timeout = '2s';
     for (const sc of ac.scrape_configs) {
       sc.static_configs = [{ targets: [sc.job_name === JOB ? new URL(exporter.url).host : `127.0.0.1:${agentPort}`] }];
       const relabel = sc.relabel_configs.find((r) => r.target_label === 'instance');
