@@ -451,6 +451,25 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
     const queries: Array<{ file: string; label: string; expr: string }> = [];
     for (const d of DASHBOARDS) {
       const dash = d.build();
+      // Each query variable offers the test's value on both stores (the label values API).
+      for (const v of dash.templating.list ?? []) {
+        const q = (v.query as { query?: string } | undefined)?.query;
+        if (v.type !== 'query' || !q) continue;
+        const m = /^label_values\((.*), (\w+)\)$/.exec(q);
+        assert.ok(m, `${d.file} variable ${v.name}: ${q}`);
+        for (const s of stores) {
+          const values = await waitFor(
+            `${s.label}: ${d.file} variable ${v.name}`,
+            async () => {
+              const res = await fetch(`${s.queryUrl}/api/v1/label/${m[2]}/values?match[]=${encodeURIComponent(substitute(m[1] as string))}`);
+              const got = ((await res.json()) as { data: string[] }).data;
+              return got.includes(vars[v.name] as string) ? got : undefined;
+            },
+            30_000,
+          );
+          assert.ok(values.includes(vars[v.name] as string));
+        }
+      }
       const panels = (dash.panels ?? []).flatMap((p) => (p.type === 'row' ? ((p as { panels?: Array<typeof p> }).panels ?? []) : [p]));
       for (const p of panels) {
         for (const t of (p as { targets?: Array<{ expr?: string }> }).targets ?? []) {
