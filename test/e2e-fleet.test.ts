@@ -82,6 +82,7 @@ interface Store {
 describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + vmalert → Alertmanager', { timeout: 300_000 }, () => {
   let tmp: string;
   const hosts: Host[] = [];
+  const supervisords: Supervisord[] = [];
   const stores: Store[] = [];
   const notifications: Notification[] = [];
   let web: http.Server | undefined;
@@ -155,7 +156,8 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
     return { am: program, url: `http://127.0.0.1:${port}` };
   }
 
-  async function startHost(index: number, services: ProgramSpec[], groups: Record<string, string[]>, webPort: number, writeUrls: string[]): Promise<Host> {
+  /** One host's exporter and agent, beside its already running supervisord. */
+  async function startHost(index: number, sv: Supervisord, webPort: number, writeUrls: string[]): Promise<Host> {
     const name = HOSTS[index] as string;
     const dir = path.join(tmp, name);
     const data = path.join(dir, 'data');
@@ -168,8 +170,6 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
     const critical = path.join(dir, 'production.yaml');
     writeFileSync(critical, 'mode: production\n');
 
-    const sv = await Supervisord.start({ programs: services, groups });
-    await sv.waitFor((s) => [...s.values()].filter((x) => x.state === 'RUNNING').length === services.length);
     const exporter = await Exporter.start({
       config: {
         supervisor: { url: sv.unixUrl },
@@ -307,42 +307,40 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
     const writeUrls = [`${stores[0]?.queryUrl}/api/v1/write`, `${vmUrl}/api/v1/write`];
     // Three hosts with different services; only host 2's kalshi_account_sync is busy (~0.6 of
     // a core over two processes, at a raised priority where permitted, as in e2e-prometheus).
-    hosts.push(
-      await startHost(
-        0,
+    // supervisords one after the other (the helper polls supervisorctl synchronously), then the
+    // exporters and agents side by side: most of the set-up is waiting for programs to come up.
+    const hostServices: Array<[ProgramSpec[], Record<string, string[]>]> = [
+      [
         [
           { name: 'main_app', command: programs.sleep() },
           { name: 'kalshi_api_watchdog', command: programs.sleep() },
         ],
         { web: ['main_app'], kalshi: ['kalshi_api_watchdog'] },
-        webPort,
-        writeUrls,
-      ),
-    );
-    hosts.push(
-      await startHost(
-        1,
+      ],
+      [
         [
           { name: BURNER.name, command: `nice -n -5 ${PYTHON} ${burner} 0.3 2` },
           { name: 'auto_entry_supervisor', command: programs.sleep() },
         ],
         { [BURNER.group]: [BURNER.name, 'auto_entry_supervisor'] },
-        webPort,
-        writeUrls,
-      ),
-    );
-    hosts.push(
-      await startHost(
-        2,
+      ],
+      [
         [
           { name: 'unified_production_coordinator', command: programs.sleep() },
           { name: 'cascading_failure_detector', command: programs.sleep() },
         ],
         { trading: ['unified_production_coordinator', 'cascading_failure_detector'] },
-        webPort,
-        writeUrls,
-      ),
-    );
+      ],
+    ];
+    for (const [services, groups] of hostServices) {
+      const sv = await Supervisord.start({ programs: services, groups });
+      supervisords.push(sv);
+      await sv.waitFor((st) => [...st.values()].filter((x) => x.state === 'RUNNING').length === services.length);
+    }
+    const started = await Promise.allSettled(supervisords.map((sv, i) => startHost(i, sv, webPort, writeUrls)));
+    // Hosts that did start are cleaned up by after(), even when another failed.
+    for (const r of started) if (r.status === 'fulfilled') hosts.push(r.value);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
   });
 
   after(async () => {
@@ -353,9 +351,9 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
     }
     for (const h of hosts) {
       await h.exporter.cleanup();
-      await h.sv.cleanup();
       h.db.close();
     }
+    for (const sv of supervisords) await sv.cleanup();
     await new Promise<void>((resolve) => (web ? web.close(() => resolve()) : resolve()));
     hooks?.closeAllConnections();
     await new Promise<void>((resolve) => (hooks ? hooks.close(() => resolve()) : resolve()));
