@@ -11,6 +11,7 @@
 import {
   EXPORTER_JOB_SELECTOR,
   GB,
+  HOST_SILENT_LOOKBACK,
   GROWTH,
   GiB,
   MiB,
@@ -215,6 +216,19 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
     description:
       `Prometheus has failed to scrape the exporter at {{ $labels.instance }} (job {{ $labels.job }}) for ` +
       `${T.exporterDown.for} (up = {{ $value }}); no other HostAudit alert can fire for this target.`,
+  },
+  {
+    // Fleet: the central store's view of a host. `up` is written by the host's own agent, so a
+    // gone agent leaves no `up == 0`, only silence: hosts with samples over the lookback, unless
+    // they have any in the last 10m. Exactly `instance`: the host, whatever job scraped it.
+    key: 'hostSilent',
+    labels: ['instance'],
+    expr:
+      `sum by (instance) (count_over_time(up{${EXPORTER_JOB_SELECTOR}}[${HOST_SILENT_LOOKBACK}])) ` +
+      `unless on (instance) count by (instance) (count_over_time(up{${EXPORTER_JOB_SELECTOR}}[${num(T.hostSilent.value / 60)}m]))`,
+    description:
+      `{{ $labels.instance }} has sent no samples to the central store for ${num(T.hostSilent.value / 60)}m ` +
+      `({{ $value }} scrapes arrived from it over the last ${HOST_SILENT_LOOKBACK}): its agent, its network or the whole host is gone.`,
   },
 ];
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ruleFile } from './alert-rules.js';
 import { DASHBOARDS } from './dashboards/index.js';
+import { recordingRuleFile } from './recording-rules.js';
 import { RULE_TESTS, ruleTestFileName } from './rule-tests.js';
 import type { ThresholdKey } from './thresholds.js';
 
@@ -24,6 +25,7 @@ export function generatedFiles(): Map<string, string> {
     'alerts/hostaudit.rules.yml',
     HEADER('src/monitoring/alert-rules.ts and src/monitoring/thresholds.ts') + yaml(ruleFile()),
   );
+  out.set('alerts/hostaudit.recording.rules.yml', HEADER('src/monitoring/recording-rules.ts') + yaml(recordingRuleFile()));
   for (const [key, file] of Object.entries(RULE_TESTS) as Array<[ThresholdKey, unknown]>) {
     out.set(`alerts/tests/${ruleTestFileName(key)}`, HEADER('src/monitoring/rule-tests.ts') + yaml(file));
   }

@@ -536,6 +536,53 @@ file('exporterDown', '1m', [
   },
 ]);
 
+// A fleet host's agent writes its `up` into the central store: when the agent goes, samples stop.
+// Instances are host names there (fleet/agent/prometheus.yml relabels them).
+const silent = (instance: string, scrapes: number): ExpAlert =>
+  expect(
+    'hostSilent',
+    { instance },
+    `${instance} has sent no samples to the central store for 10m (${scrapes} scrapes arrived from it over the last 24h): its agent, its network or the whole host is gone.`,
+  );
+
+file('hostSilent', '1m', [
+  {
+    name: 'a host whose samples stop at 10m fires at 21m with instance only; a host reporting up == 0 and one never seen do not',
+    interval: '1m',
+    input_series: [
+      // Two jobs of the same host (the exporter and the agent itself): one alert, by instance.
+      series('up', { job: EXPORTER_JOB, instance: 'trading-host-3', env: 'prod' }, '1x10'),
+      series('up', { job: 'prometheus-agent', instance: 'trading-host-3' }, '1x10'),
+      series('up', { job: EXPORTER_JOB, instance: 'trading-host-1' }, '1x40'),
+      // Its exporter is down but its agent still writes up == 0: HostAuditExporterDown's case.
+      series('up', { job: EXPORTER_JOB, instance: 'trading-host-2' }, '0x40'),
+      // Another job's target that stopped is not a host going silent.
+      series('up', { job: 'node', instance: 'trading-host-4' }, '1x5'),
+    ],
+    alert_rule_test: [
+      check('hostSilent', '5m', []),
+      check('hostSilent', '19m', []),
+      check('hostSilent', '21m', [silent('trading-host-3', 11)]),
+      check('hostSilent', '40m', [silent('trading-host-3', 11)]),
+    ],
+  },
+  {
+    name: 'a host that comes back resolves; one silent for more than 24h is forgotten',
+    interval: '10m',
+    input_series: [
+      // Gone from 30m to 1h30m, then back.
+      series('up', { job: EXPORTER_JOB, instance: 'trading-host-1' }, '1x3 _x5 1x200'),
+      // Last seen at 20m.
+      series('up', { job: EXPORTER_JOB, instance: 'trading-host-2' }, '1x2'),
+    ],
+    alert_rule_test: [
+      check('hostSilent', '1h', [silent('trading-host-1', 4), silent('trading-host-2', 3)]),
+      check('hostSilent', '2h', [silent('trading-host-2', 3)]),
+      check('hostSilent', '24h30m', []),
+    ],
+  },
+]);
+
 /** alerts/tests/<file name> for an alert: HostAuditServiceHighCPU → service-high-cpu.test.yml. */
 export function ruleTestFileName(key: ThresholdKey): string {
   return `${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.test.yml`;

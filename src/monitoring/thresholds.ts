@@ -19,7 +19,7 @@ export interface Threshold {
   /** The limit, in the unit of the metric compared (cores, bytes, count, ratio). */
   value: number;
   /** What the value means, for humans: "cores", "bytes", "restarts". */
-  unit: 'cores' | 'bytes' | 'restarts' | 'boolean' | 'ratio';
+  unit: 'cores' | 'bytes' | 'restarts' | 'boolean' | 'ratio' | 'seconds';
   summary: string;
   /** The audit finding this encodes (../shared/AUDIT.md). */
   finding: string;
@@ -191,6 +191,19 @@ export const THRESHOLDS = {
     recommendation:
       "Check that the exporter runs and answers (curl http://HOST:9863/-/healthy), then Prometheus's target page for the scrape error (connection refused, timeout, TLS or auth).",
   },
+  // Fleet (SPEC.md "Many hosts"): at the central store a host's agent that is gone sends
+  // nothing, not `up == 0`; value is the silence (seconds) the alert needs, for the rule and docs.
+  hostSilent: {
+    alert: 'HostAuditHostSilent',
+    severity: 'critical',
+    for: '0m',
+    value: 600,
+    unit: 'seconds',
+    summary: 'A host that reported in the last 24 hours has sent nothing for 10 minutes',
+    finding: 'the audit watched one host by hand; a fleet host whose agent or network is gone makes every HostAudit alert for it blind',
+    recommendation:
+      "Check the host is up and its Prometheus agent runs (systemctl status prometheus; curl http://HOST:9090/-/ready), then the agent's remote-write errors (prometheus_remote_storage_samples_failed_total) and the network path to the central store.",
+  },
 } as const satisfies Record<string, Threshold>;
 
 export type ThresholdKey = keyof typeof THRESHOLDS;
@@ -214,3 +227,6 @@ export const EXPORTER_JOB_SELECTOR = 'job="hostaudit"';
 
 /** Path names the path alerts watch (the `name` of a `paths` entry). */
 export const PATH_NAMES = { logs: 'logs', data: 'data', system: 'system' } as const;
+
+/** How far back HostAuditHostSilent looks for a host that reported at all (SPEC.md: 24 h). */
+export const HOST_SILENT_LOOKBACK = '24h';

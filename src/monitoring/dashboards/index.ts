@@ -1,5 +1,6 @@
 // The dashboards `npm run generate` writes to dashboards/ (provisioned into Grafana from files).
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { fleetOverviewDashboard } from './fleet-overview.js';
 import { hostAuditDashboard } from './host-audit.js';
 import { serviceDetailDashboard } from './service-detail.js';
 
@@ -12,4 +13,5 @@ export interface DashboardFile {
 export const DASHBOARDS: readonly DashboardFile[] = [
   { file: 'host-audit.json', build: hostAuditDashboard },
   { file: 'service-detail.json', build: serviceDetailDashboard },
+  { file: 'fleet-overview.json', build: fleetOverviewDashboard },
 ];
