@@ -397,6 +397,6 @@ describe('audit command', () => {
       assert.match(lines[0] as string, re);
     });
     assert.equal(badFlag?.code, 2);
-    assert.match(badFlag?.stderr ?? '', /--format: must be one of markdown, json/);
+    assert.match(badFlag?.stderr ?? '', /--format: must be one of markdown, json, html/);
   });
 });

@@ -33,11 +33,20 @@ export function changePercent(baseline: number | null | undefined, now: number |
   return Math.round(((now - baseline) / baseline) * 1000) / 10;
 }
 
-/** "45% reduction", "+15%", "No change", "new" (baseline 0 or absent), "gone". */
-export function formatChange(baseline: number | null | undefined, now: number | null | undefined): string {
-  if (now === null || now === undefined) return baseline === null || baseline === undefined ? 'n/a' : 'gone';
-  if (baseline === null || baseline === undefined) return 'new';
-  if (baseline === 0) return now === 0 ? 'No change' : 'new';
+/**
+ * "45% reduction", "+15%", "No change"; "from 0" when the baseline was 0; "new" or "gone" only
+ * when the row's subject is missing on one side; "n/a" when a figure is missing on a side
+ * that has the subject (a service not running then has no CPU).
+ */
+export function formatChange(
+  baseline: number | null | undefined,
+  now: number | null | undefined,
+  presence: 'both' | 'new' | 'gone' = 'both',
+): string {
+  if (presence === 'new') return 'new';
+  if (presence === 'gone') return 'gone';
+  if (baseline === null || baseline === undefined || now === null || now === undefined) return 'n/a';
+  if (baseline === 0) return now === 0 ? 'No change' : 'from 0';
   const pct = changePercent(baseline, now) as number;
   if (pct === 0) return 'No change';
   const shown = Math.abs(pct) >= 10 ? Math.round(Math.abs(pct)).toString() : Math.abs(pct).toFixed(1).replace(/\.0$/, '');

@@ -23,9 +23,13 @@ describe('report formatting', () => {
     assert.equal(formatChange(349e6, 404e6), '+16%');
     assert.equal(formatChange(6.5e6, 6.5e6), 'No change');
     assert.equal(formatChange(86.7, 82.2), '5.2% reduction');
-    assert.equal(formatChange(null, 5), 'new');
-    assert.equal(formatChange(0, 5), 'new');
-    assert.equal(formatChange(5, null), 'gone');
+    // new and gone only when the subject is missing on one side; a figure from 0 says so
+    assert.equal(formatChange(null, 5, 'new'), 'new');
+    assert.equal(formatChange(5, null, 'gone'), 'gone');
+    assert.equal(formatChange(null, 5), 'n/a');
+    assert.equal(formatChange(5, null), 'n/a');
+    assert.equal(formatChange(0, 0.2), 'from 0');
+    assert.equal(formatChange(0, 0), 'No change');
     assert.equal(changePercent(3.8e9, 2.1e9), -44.7);
     assert.equal(changePercent(11, 12), 9.1);
     assert.equal(changePercent(0, 12), null);

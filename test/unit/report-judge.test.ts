@@ -11,7 +11,7 @@ import { REPORT_SCHEMA, type AuditReport, type ServiceFigure } from '../../src/r
 import { ConfigError } from '../../src/errors.js';
 
 function service(name: string, cpu: number | null, mem = 50e6, state = 'RUNNING'): ServiceFigure {
-  return { group: name, name, state, cpu_percent: cpu, memory_bytes: mem, processes: 1, uptime_seconds: 1200, log_bytes: 0, tcp_connections: 0 };
+  return { group: name, name, state, cpu_percent: cpu, memory_bytes: mem, processes: 1, uptime_seconds: 1200, log_bytes: 0, tcp_connections: 0, description: 'pid 1, uptime 0:20:00', restarts_in_sample: 0 };
 }
 
 function report(over: Partial<AuditReport> = {}): AuditReport {
@@ -36,7 +36,7 @@ function report(over: Partial<AuditReport> = {}): AuditReport {
       ],
       databases_bytes: 4.2e6,
     },
-    supervisor: { up: true, url: 'unix:///var/run/supervisor.sock', version: '4.2.5', services_total: services.length, services_running: services.filter((s) => s.state === 'RUNNING').length },
+    supervisor: { up: true, url: 'unix:///var/run/supervisor.sock', version: '4.2.5', services_total: services.length, services_running: services.filter((s) => s.state === 'RUNNING').length, failure: null, error: null },
     services,
     processes: { by_name: { python: 16 }, services_memory_bytes: services.reduce((a, s) => a + (s.memory_bytes ?? 0), 0), top_cpu: null },
     host: { memory: { total_bytes: 8e9, available_bytes: 5e9, used_bytes: 3e9 }, tcp: { established: 80, listen: 5, time_wait: 11 }, network_connections: 91 },
@@ -61,13 +61,15 @@ describe('anomalies', () => {
     assert.deepEqual(
       a.map((x) => [x.threshold, x.subject, x.severity]),
       [
-        ['serviceCpuSaturated', 'coordinator:coordinator', 'critical'],
-        ['serviceHighCpu', 'kalshi_account_sync:kalshi_account_sync', 'warning'],
+        ['serviceCpuSaturated', 'coordinator', 'critical'],
+        ['serviceHighCpu', 'kalshi_account_sync', 'warning'],
       ],
     );
     assert.equal(a[1]?.limit, THRESHOLDS.serviceHighCpu.value);
     assert.equal(a[1]?.value, 0.459);
-    assert.equal(a[1]?.recommendation, THRESHOLDS.serviceHighCpu.recommendation);
+    // Phrased from this host's names and thresholds, not the original audit's words.
+    assert.match(a[1]?.recommendation ?? '', /kalshi_account_sync's CPU/);
+    assert.notEqual(a[1]?.recommendation, THRESHOLDS.serviceHighCpu.recommendation);
     assert.equal(overallStatus(a), 'critical');
     assert.equal(hasWarningOrAbove(a), true);
   });
@@ -159,13 +161,15 @@ describe('baseline', () => {
     assert.equal(get('processes', 'python processes')?.change_percent, 6.7);
     assert.equal(get('processes', 'supervisor services')?.baseline, 11);
     assert.equal(get('processes', 'supervisor services')?.now, 2);
-    assert.equal(get('services', 'main_app:main_app', 'percent')?.change_percent, 0);
-    assert.equal(get('services', 'main_app:main_app', 'bytes')?.change_percent, -67.9);
+    assert.equal(get('services', 'main_app', 'percent')?.change_percent, 0);
+    assert.equal(get('services', 'main_app', 'bytes')?.change_percent, -67.9);
     // only in this report: no baseline, no percentage
-    assert.equal(get('services', 'kalshi_api_watchdog:kalshi_api_watchdog', 'percent')?.baseline, null);
-    assert.equal(get('services', 'kalshi_api_watchdog:kalshi_api_watchdog', 'percent')?.change_percent, null);
+    assert.equal(get('services', 'kalshi_api_watchdog', 'percent')?.baseline, null);
+    assert.equal(get('services', 'kalshi_api_watchdog', 'percent')?.change_percent, null);
+    assert.equal(get('services', 'kalshi_api_watchdog', 'percent')?.presence, 'new');
+    assert.equal(get('services', 'main_app', 'percent')?.presence, 'both');
     const r = report();
-    r.baseline = { file: 'b.json', generated_at: null, rows };
+    r.baseline = { file: 'b.json', generated_at: null, age_seconds: null, growth_extrapolated: false, growth_note: null, rows };
     const md = renderMarkdown(r);
     assert.match(md, /\| \*\*system\*\* \| 3\.8GB \| 2\.1GB \| \*\*45% reduction\*\* \|/);
     assert.match(md, /\| \*\*logs\*\* \| 2\.5GB \| 479MB \| \*\*81% reduction\*\* \|/);
@@ -199,7 +203,7 @@ describe('renderers', () => {
     assert.match(md, /\| \*\*Network Connections\*\* \| ✅ Active \| 91 connections \(80 established, 11 time_wait; 5 listening sockets not counted\) \|/);
     assert.match(md, /- \*\*logs files modified \(1h\)\*\*: 22 files/);
     assert.match(md, /Total System: 2\.1GB\n├── logs: 479MB\n├── data: 404MB\n└── Other: 1\.2GB/);
-    assert.match(md, /- \*\*Recommendation\*\*: Monitor for sustained high usage/);
+    assert.match(md, /- \*\*Recommendation\*\*: Watch kalshi_account_sync's CPU on the dashboard/);
     assert.match(md, /\*\*Current Status\*\*: ⚠️ \*\*WARNING\*\*/);
     const summary = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(md)?.[1] ?? 'null') as { audit: { system_health: Record<string, unknown> } };
     assert.deepEqual(summary.audit.system_health, {
