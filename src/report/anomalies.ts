@@ -66,7 +66,7 @@ export function growthBasis(report: AuditReport, baseline: Partial<AuditReport> 
     return {
       ageSeconds: age,
       extrapolate: false,
-      note: `growth not extrapolated: the baseline is ${formatDurationShort(age)} old, and a rate is taken only from a baseline at least ${formatDurationShort(MIN_BASELINE_AGE_SECONDS)} old (over a shorter gap one burst of writes looks like a trend)`,
+      note: `growth not extrapolated: the baseline is ${formatDurationShort(age)} old, and a rate is taken only from a baseline at least ${MIN_BASELINE_AGE_SECONDS / 3600}h old (over a shorter gap one burst of writes looks like a trend)`,
     };
   }
   return { ageSeconds: age, extrapolate: true, note: null };

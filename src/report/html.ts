@@ -234,6 +234,15 @@ function pathLimit(name: string): { value: number; tone: Tone } | undefined {
   return undefined;
 }
 
+/** Says which bars carry a threshold mark: only those of the paths this host has. */
+function pathLegend(names: readonly string[]): string {
+  const marked = [...new Set(names)].flatMap((n) => {
+    const l = pathLimit(n);
+    return l ? [`${n} at ${formatThresholdValue(l.value, 'bytes')}`] : [];
+  });
+  return `Sizes as du -sb measures them.${marked.length ? ` Marked at their alerts' thresholds: ${marked.join(', ')}.` : ''}`;
+}
+
 function storageSection(r: AuditReport): string {
   const paths = r.storage.paths;
   const largest = Math.max(1, ...paths.map((p) => p.bytes ?? 0));
@@ -266,7 +275,7 @@ function storageSection(r: AuditReport): string {
     paths.length === 0
       ? '<p class="note">No paths configured.</p>'
       : `<table><thead><tr><th>Path</th><th>Directory</th><th>Size</th><th class="num">Files</th><th>Modified</th><th class="num">Scan errors</th></tr></thead><tbody>\n${pathRows.join('\n')}\n</tbody></table>
-<p class="legend">Sizes as du -sb measures them; logs are marked at ${formatThresholdValue(THRESHOLDS.logsLarge.value, 'bytes')} and system at ${formatThresholdValue(THRESHOLDS.systemSizeRegression.value, 'bytes')}, the thresholds of their alerts.</p>`;
+<p class="legend">${e(pathLegend(paths.map((p) => p.name)))}</p>`;
   const dbTable =
     dbRows.length === 0
       ? '<p class="note">No databases configured or found.</p>'
