@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { stringify } from 'yaml';
 import { createCollectors } from '../src/collectors/index.js';
 import { CollectorRunner } from '../src/collectors/run-collectors.js';
@@ -20,22 +20,12 @@ import { LiveAudit } from '../src/http/audit-page.js';
 import { createApp, setReady } from '../src/http/server.js';
 import { silentLogger } from '../src/log.js';
 import { originalHostWordsIn } from './helpers/original-host.js';
+import { launchChromium } from './helpers/chromium.js';
 import { runCli } from './helpers/exporter.js';
 import { programs, sleep, Supervisord } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 
 const HOSTILE = `x<b>&"'y`;
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface PageView {
   services: string[];
@@ -117,7 +107,7 @@ describe('audit page', () => {
     server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -66,13 +66,30 @@ export function formatDurationShort(seconds: number | null | undefined): string 
   return `${s}s`;
 }
 
+/**
+ * A limit in bytes as the thresholds are written: binary when it is a round number of GiB or
+ * MiB (1.5 GiB, 64 MiB), decimal otherwise (3.8 GB), so a page never calls 1 GiB "1.1GB".
+ */
+export function formatLimitBytes(n: number): string {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+  ] as const) {
+    const q = n / size;
+    if (q >= 1 && Math.abs(q * 10 - Math.round(q * 10)) < 1e-9) {
+      return `${Number(q.toFixed(1))}${unit}`;
+    }
+  }
+  return formatBytes(n);
+}
+
 /** A value in a threshold's unit, for "Current" and "limit" texts. */
 export function formatThresholdValue(value: number, unit: string): string {
   switch (unit) {
     case 'cores':
       return `${formatPercent(value * 100)} of a core`;
     case 'bytes':
-      return formatBytes(value);
+      return formatLimitBytes(value);
     case 'ratio':
       return `×${value >= 10 ? Math.round(value) : value.toFixed(2).replace(/\.?0+$/, '')}`;
     default:

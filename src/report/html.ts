@@ -4,7 +4,7 @@
 // with JavaScript off. Every string from the host passes through escapeHtml.
 import { GiB, THRESHOLDS, type Severity } from '../monitoring/thresholds.js';
 import { FAILURE_TEXT } from '../sources/supervisor-error.js';
-import { formatBytes, formatChange, formatDurationShort, formatPercent, formatThresholdValue } from './format.js';
+import { formatBytes, formatChange, formatDurationShort, formatLimitBytes, formatPercent, formatThresholdValue } from './format.js';
 import { bar, toneOf, type Tone } from './html-bars.js';
 import { escapeHtml as e } from './html-escape.js';
 import type { Anomaly, AuditReport, ComparisonRow, Status } from './model.js';
@@ -138,7 +138,7 @@ function servicesSection(r: AuditReport): string {
       max: memScale,
       marks: [{ at: memLimit, tone: 'warn' }],
       tone: s.memory_bytes === null ? 'neutral' : r.processes.services_memory_bytes > memLimit ? 'warn' : 'ok',
-      label: `${id} memory ${formatBytes(s.memory_bytes)} resident, against the ${formatBytes(memLimit)} threshold for all services together`,
+      label: `${id} memory ${formatBytes(s.memory_bytes)} resident, against the ${formatLimitBytes(memLimit)} threshold for all services together`,
     });
     const n = s.restarts_in_sample;
     const restartClass = n === null || n === 0 ? 'restarts' : n >= flap ? 'restarts many' : 'restarts some';
@@ -153,7 +153,7 @@ function servicesSection(r: AuditReport): string {
     max: memScale,
     marks: [{ at: memLimit, tone: 'warn' }],
     tone: r.processes.services_memory_bytes > memLimit ? 'warn' : 'ok',
-    label: `all services ${formatBytes(r.processes.services_memory_bytes)} resident; threshold ${formatBytes(memLimit)}`,
+    label: `all services ${formatBytes(r.processes.services_memory_bytes)} resident; threshold ${formatLimitBytes(memLimit)}`,
   });
   return `<section id="services"><h2>Services</h2>
 <table><thead><tr><th>Service</th><th>State</th><th>CPU (of one core)</th><th>Memory (RSS)</th><th class="num">Restarts in sample</th><th class="num">Uptime</th><th class="num">Processes</th><th class="num">Logs</th></tr></thead>
@@ -161,7 +161,7 @@ function servicesSection(r: AuditReport): string {
 ${rows.join('\n')}
 <tr class="total"><td class="name">All services</td><td></td><td></td><td class="barcell">${total}<span>${formatBytes(r.processes.services_memory_bytes)}</span></td><td></td><td></td><td></td><td></td></tr>
 </tbody></table>
-<p class="legend">CPU is each service's whole process tree over the sample, on a scale of ${formatPercent(scale)}; the marks are the ${formatPercent(warnCpu)} warning and ${formatPercent(critCpu)} critical thresholds. Memory is on a scale of ${formatBytes(memScale)}, marked at the ${formatBytes(memLimit)} threshold for all services together. Restarts: ${flap} or more in the sample is flapping.</p>
+<p class="legend">CPU is each service's whole process tree over the sample, on a scale of ${formatPercent(scale)}; the marks are the ${formatPercent(warnCpu)} warning and ${formatPercent(critCpu)} critical thresholds. Memory is on a scale of ${formatLimitBytes(memScale)}, marked at the ${formatLimitBytes(memLimit)} threshold for all services together. Restarts: ${flap} or more in the sample is flapping.</p>
 </section>`;
 }
 
@@ -254,7 +254,7 @@ function storageSection(r: AuditReport): string {
       max,
       marks: limit ? [{ at: limit.value, tone: limit.tone }] : [],
       tone: limit ? toneOf(p.bytes, limit.value) : 'neutral',
-      label: `${p.name} ${formatBytes(p.bytes)}${limit ? `; threshold ${formatBytes(limit.value)}` : ''}`,
+      label: `${p.name} ${formatBytes(p.bytes)}${limit ? `; threshold ${formatLimitBytes(limit.value)}` : ''}`,
     });
     const modified = Object.entries(p.files_modified).map(([w, n]) => `${n} in ${w}`).join(', ');
     return `<tr data-path="${e(p.name)}"><td class="name">${e(p.name)}</td><td class="path">${e(p.path)}</td><td class="barcell">${b}<span>${formatBytes(p.bytes)}</span></td><td class="num">${p.files ?? 'n/a'}</td><td>${e(modified || '—')}</td><td class="num">${p.scan_errors ?? 'n/a'}</td></tr>`;
@@ -266,7 +266,7 @@ function storageSection(r: AuditReport): string {
       max: Math.max(walLimit, d.wal_bytes ?? 0),
       marks: [{ at: walLimit, tone: 'warn' }],
       tone: toneOf(d.wal_bytes, walLimit),
-      label: `${d.database} WAL ${d.wal_bytes === null ? 'absent' : formatBytes(d.wal_bytes)}; threshold ${formatBytes(walLimit)}`,
+      label: `${d.database} WAL ${d.wal_bytes === null ? 'absent' : formatBytes(d.wal_bytes)}; threshold ${formatLimitBytes(walLimit)}`,
     });
     const ok = d.ok === null ? 'unknown' : d.ok ? 'readable' : 'UNREADABLE';
     return `<tr data-database="${e(d.path)}"><td class="name">${e(d.database)}</td><td class="path">${e(d.path)}</td><td class="num">${formatBytes(d.main_bytes)}</td><td class="barcell">${wal}<span>${d.wal_bytes === null ? 'none' : formatBytes(d.wal_bytes)}</span></td><td class="num">${d.tables ?? 'n/a'} / ${d.indexes ?? 'n/a'}</td><td>${ok}</td></tr>`;
@@ -279,7 +279,7 @@ function storageSection(r: AuditReport): string {
   const dbTable =
     dbRows.length === 0
       ? '<p class="note">No databases configured or found.</p>'
-      : `<table><thead><tr><th>Database</th><th>File</th><th class="num">Main</th><th>WAL (threshold ${formatBytes(walLimit)})</th><th class="num">Tables / indexes</th><th>State</th></tr></thead><tbody>\n${dbRows.join('\n')}\n</tbody></table>`;
+      : `<table><thead><tr><th>Database</th><th>File</th><th class="num">Main</th><th>WAL (threshold ${formatLimitBytes(walLimit)})</th><th class="num">Tables / indexes</th><th>State</th></tr></thead><tbody>\n${dbRows.join('\n')}\n</tbody></table>`;
   return `<section id="storage"><h2>Storage</h2>\n${pathsTable}\n<h2>Databases</h2>\n${dbTable}\n</section>`;
 }
 
