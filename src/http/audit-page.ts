@@ -12,6 +12,7 @@ import { redact, type Logger } from '../log.js';
 import { buildReport } from '../report/build-report.js';
 import { finishReport } from '../report/finish-report.js';
 import { renderHtml } from '../report/html.js';
+import type { AuditReport } from '../report/model.js';
 import { supervisorFailureOf } from '../report/supervisor-failure-of.js';
 
 /** A collection younger than this is served as it is. */
@@ -28,7 +29,8 @@ export class LiveAudit {
     private readonly freshMs = FRESH_MS,
   ) {}
 
-  async page(): Promise<string> {
+  /** The report of the last collection (one more when it is stale), and how old that collection is. */
+  async report(): Promise<{ report: AuditReport; collectedAgoSeconds: number }> {
     const recent = this.runner.recent;
     if (recent.ageMs() > this.freshMs) await this.runner.collect();
     const last = recent.last;
@@ -48,9 +50,13 @@ export class LiveAudit {
       sampleSeconds: Math.round(elapsed * 100) / 100,
       supervisorFailure: supervisor ? supervisorFailureOf(supervisor) : undefined,
     });
-    finishReport(report);
+    return { report: finishReport(report), collectedAgoSeconds: (now - last.finishedAt) / 1000 };
+  }
+
+  async page(): Promise<string> {
+    const { report, collectedAgoSeconds } = await this.report();
     // redact(): whatever a source returned, a configured secret never reaches the page.
-    return redact(renderHtml(report, { live: { refreshSeconds: REFRESH_SECONDS, collectedAgoSeconds: (now - last.finishedAt) / 1000 } }));
+    return redact(renderHtml(report, { live: { refreshSeconds: REFRESH_SECONDS, collectedAgoSeconds } }));
   }
 
   handler(log: Logger): (req: Request, res: Response) => Promise<void> {

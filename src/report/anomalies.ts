@@ -80,7 +80,9 @@ function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | und
   for (const s of report.services) {
     const id = serviceId(s);
     if (DOWN_STATES.has(s.state)) {
-      const why = s.description && !/^pid \d+/.test(s.description) ? `: ${s.description}` : '';
+      // supervisord's description: why (FATAL, BACKOFF) or when it stopped (EXITED).
+      const desc = s.description && !/^pid \d+/.test(s.description) ? s.description : '';
+      const why = !desc ? '' : s.state === 'EXITED' ? ` since ${desc}` : `: ${desc}`;
       out.push(
         anomaly('serviceDown', id, 1, {
           title: `Service ${id} is ${s.state}`,

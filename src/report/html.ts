@@ -78,7 +78,12 @@ function banner(r: AuditReport, opts: HtmlOptions): string {
     ? `${sv.services_running} of ${sv.services_total} services running`
     : `supervisord could not be read${sv.failure ? ` (${sv.failure})` : ''}`;
   const when = r.generated_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  const window = r.cpu_window_seconds === null ? 'CPU not sampled' : `CPU over ${formatDurationShort(r.cpu_window_seconds)}`;
+  const window =
+    r.cpu_window_seconds !== null
+      ? `CPU over ${formatDurationShort(r.cpu_window_seconds)}`
+      : opts.live
+        ? 'CPU needs two collections: reload in a few seconds'
+        : 'CPU not sampled';
   const live = opts.live
     ? `<p>Live: from the exporter's last collection${opts.live.collectedAgoSeconds === null ? '' : `, ${formatDurationShort(opts.live.collectedAgoSeconds)} ago`}; this page reloads every ${opts.live.refreshSeconds}s.</p>`
     : '';

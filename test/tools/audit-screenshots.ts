@@ -2,7 +2,9 @@
 // services in groups, a web server with /health, logs, SQLite databases, config files) served by
 // the exporter in this process, loaded in Debian's Chromium. Once healthy, once with anomalies (a
 // crash loop, a FATAL program, a busy service, a failing probe, a missing config file).
-//   node --import tsx test/tools/audit-screenshots.ts docs/images
+//   node --import tsx test/tools/audit-screenshots.ts docs/images [MARKDOWN_FILE]
+// With MARKDOWN_FILE, the anomalies host's report is also written there as markdown (the
+// example in docs/audit-report.md).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,11 +17,14 @@ import { LiveAudit } from '../../src/http/audit-page.js';
 import { SelfMetrics } from '../../src/http/exposition.js';
 import { createApp, setReady } from '../../src/http/server.js';
 import { silentLogger } from '../../src/log.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { exporterVersion } from '../../src/version.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { programs, sleep, Supervisord, type ProgramSpec } from '../helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
 const out = path.resolve(process.argv[2] ?? 'docs/images');
+const markdownFile = process.argv[3];
 const MIN = 60_000;
 
 function demoFiles(root: string): { logs: string; data: string; conf: string } {
@@ -48,7 +53,7 @@ function demoFiles(root: string): { logs: string; data: string; conf: string } {
   return { logs, data, conf };
 }
 
-async function shoot(name: string, extra: ProgramSpec[], opts: { failHealth: boolean; missingFile: boolean }): Promise<void> {
+async function shoot(name: string, extra: ProgramSpec[], opts: { failHealth: boolean; missingFile: boolean; markdown?: string }): Promise<void> {
   const dir = makeTmpDir('hostaudit-shots-');
   const files = demoFiles(path.join(dir, 'srv'));
   const web = http.createServer((_req, res) => {
@@ -85,7 +90,9 @@ async function shoot(name: string, extra: ProgramSpec[], opts: { failHealth: boo
     {},
   );
   const runner = new CollectorRunner(createCollectors({ config, log: silentLogger }), config.collectorTimeoutMs, silentLogger);
-  const app = createApp({ runner, self: new SelfMetrics('demo'), log: silentLogger, telemetryPath: '/metrics', version: 'demo', audit: new LiveAudit(runner, config, 'demo', 'demo-host') });
+  const version = exporterVersion();
+  const audit = new LiveAudit(runner, config, version, 'demo-host');
+  const app = createApp({ runner, self: new SelfMetrics(version), log: silentLogger, telemetryPath: '/metrics', version, audit });
   setReady(app, true);
   runner.start();
   const server = http.createServer(app);
@@ -103,6 +110,10 @@ async function shoot(name: string, extra: ProgramSpec[], opts: { failHealth: boo
     await page.screenshot({ path: path.join(out, name), fullPage: true });
     await context.close();
     console.log(`wrote ${path.join(out, name)}`);
+    if (opts.markdown) {
+      writeFileSync(opts.markdown, renderMarkdown((await audit.report()).report));
+      console.log(`wrote ${opts.markdown}`);
+    }
   } finally {
     await browser.close();
     server.closeAllConnections();
@@ -123,5 +134,5 @@ await shoot(
     { name: 'invoicer', command: programs.exitAfter(0, 2), options: { startsecs: '1', startretries: '0' } },
     { name: 'search_indexer', command: programs.burn(0.95) },
   ],
-  { failHealth: true, missingFile: true },
+  { failHealth: true, missingFile: true, ...(markdownFile ? { markdown: markdownFile } : {}) },
 );
