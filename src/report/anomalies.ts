@@ -130,7 +130,7 @@ function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | und
             title: `Service ${id} started during the sample`,
             current: `uptime ${formatDurationShort(s.uptime_seconds)}, shorter than the ${formatDurationShort(window)} sample`,
             analysis: `${id} has been running for less time than the audit sampled; its CPU is measured over its own lifetime, and it may be restarting.`,
-            recommendation: `Run the audit again with a longer --sample to see whether ${id} stays up.`,
+            recommendation: `Look again in a few minutes (or run audit with a longer --sample) to see whether ${id} stays up; hostaudit_service_restarts_total counts its restarts.`,
           },
           'info',
         ),

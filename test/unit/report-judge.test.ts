@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { THRESHOLDS } from '../../src/monitoring/thresholds.js';
-import { hasWarningOrAbove, judge, overallStatus } from '../../src/report/anomalies.js';
+import { growthBasis, hasWarningOrAbove, judge, overallStatus } from '../../src/report/anomalies.js';
+import { FAILURE_TEXT, type SupervisorFailure } from '../../src/sources/supervisor-error.js';
 import { compare, parseBaseline } from '../../src/report/baseline.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
@@ -222,5 +223,56 @@ describe('renderers', () => {
     assert.equal(base.storage?.paths?.length, 3);
     const rows = compare(report(), base);
     assert.ok(rows.every((r) => r.change_percent === null || r.change_percent === 0));
+  });
+});
+
+describe('what happened during the sample', () => {
+  const svc = (name: string, restarts: number | null, uptime: number | null, state = 'RUNNING'): ServiceFigure => ({
+    ...service(name, 1),
+    state,
+    restarts_in_sample: restarts,
+    uptime_seconds: uptime,
+  });
+
+  it('judges restarts: at or above the flapping threshold a warning, fewer an observation, a short uptime an observation', () => {
+    const a = judge(report({ services: [svc('loop', 3, 1), svc('once', 1, 2), svc('fresh', 0, 2), svc('steady', 0, 600), svc('unknown', null, 600)] }));
+    assert.deepEqual(
+      a.map((x) => [x.threshold, x.subject, x.severity, x.title]),
+      [
+        ['serviceFlapping', 'loop', 'warning', 'Service loop is flapping'],
+        ['serviceFlapping', 'once', 'info', 'Service once restarted during the sample'],
+        ['serviceFlapping', 'fresh', 'info', 'Service fresh started during the sample'],
+      ],
+    );
+    assert.match(a[0]?.current ?? '', /^restarted 3 times during the 5s sample/);
+    assert.equal(overallStatus(a), 'warning');
+  });
+
+  it('names the supervisord failure and gives its remedy, not a generic one', () => {
+    const cases: Array<[SupervisorFailure, RegExp]> = [
+      ['auth', /password_file/],
+      ['permission', /chmod=0770/],
+      ['unreachable', /is running/],
+      ['timeout', /busy or blocked/],
+      ['protocol', /not with supervisord's XML-RPC/],
+    ];
+    for (const [failure, remedy] of cases) {
+      const r = report({ services: [] });
+      r.supervisor = { ...r.supervisor, up: false, failure, error: 'x' };
+      const down = judge(r).find((x) => x.threshold === 'supervisorDown');
+      assert.equal(down?.title, `supervisord could not be read: ${failure}`);
+      assert.match(down?.current ?? '', new RegExp(FAILURE_TEXT[failure].replace(/[()]/g, '\\$&')));
+      assert.match(down?.recommendation ?? '', remedy);
+    }
+  });
+
+  it('extrapolates growth only from a baseline at least an hour old, and says why not', () => {
+    const young = growthBasis(report(), { generated_at: '2025-07-28T11:59:46.000Z' });
+    assert.equal(young.extrapolate, false);
+    assert.match(young.note ?? '', /the baseline is 14s old.*at least 1h old/);
+    assert.equal(growthBasis(report(), { generated_at: '2025-07-28T10:59:00.000Z' }).extrapolate, true);
+    assert.match(growthBasis(report(), {}).note ?? '', /no generated_at/);
+    const base = parseBaseline({ schema: REPORT_SCHEMA, generated_at: '2025-07-28T11:59:46.000Z', storage: { paths: [{ name: 'logs', bytes: 1 }] } }, 'b.json');
+    assert.equal(judge(report(), base).some((x) => x.threshold === 'logsGrowth'), false);
   });
 });
