@@ -88,7 +88,7 @@ describe('audit page', () => {
       groups: { shop: ['web_api'] },
     });
     await sv.waitFor((s) => s.get('broken')?.state === 'FATAL' && s.get('shop:web_api')?.state === 'RUNNING' && s.get(HOSTILE)?.state === 'RUNNING');
-    const doc = { supervisor: { url: sv.unixUrl }, paths: [{ name: 'logs', path: sv.logDir }] };
+    const doc = { supervisor: { url: sv.unixUrl, poll_interval: '250ms' }, paths: [{ name: 'logs', path: sv.logDir }] };
     configFile = path.join(dir, 'hostaudit.yml');
     writeFileSync(configFile, stringify(doc));
 
