@@ -132,7 +132,7 @@ await shoot(
   [
     { name: 'exporter_sync', command: programs.exitAfter(0.4, 1), options: { startsecs: '0', autorestart: 'true' } },
     { name: 'invoicer', command: programs.exitAfter(0, 2), options: { startsecs: '1', startretries: '0' } },
-    { name: 'search_indexer', command: programs.burn(0.95) },
+    { name: 'search_indexer', command: programs.burn(0.95, 0.95) },
   ],
   { failHealth: true, missingFile: true, ...(markdownFile ? { markdown: markdownFile } : {}) },
 );
