@@ -22,20 +22,27 @@ export const ORIGINAL_HOST_WORDS = [
   '82.2',
   '12/12',
   '11/11',
+  // Sizes as the audit wrote them. Without the space they are also how this host's own
+  // figures print (2.1GB of host memory used), so only the audit's spelling is looked for.
   '2.5 GB',
-  '2.5GB',
   '3.8 GB',
-  '3.8GB',
-  '2.1GB',
-  '479MB',
+  '2.1 GB',
   '479 MB',
+  '479MB',
+  '4.2 MB',
+  '3.8 MB',
   'port 3000',
   'optimization',
   'archival',
   'NAME',
 ];
 
+/** The words of the list found in `text`; a bare figure only as a number of its own (not 21.234 in a time). */
 export function originalHostWordsIn(text: string): string[] {
   const lower = text.toLowerCase();
-  return ORIGINAL_HOST_WORDS.filter((w) => (w === 'NAME' ? /\bNAME\b/.test(text) : lower.includes(w.toLowerCase())));
+  return ORIGINAL_HOST_WORDS.filter((w) => {
+    if (w === 'NAME') return /\bNAME\b/.test(text);
+    if (/^\d+\.\d+$/.test(w)) return new RegExp(`(?<![\\d.:])${w.replace('.', '\\.')}(?!\\d)`).test(text);
+    return lower.includes(w.toLowerCase());
+  });
 }
