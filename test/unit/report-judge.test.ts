@@ -6,6 +6,8 @@ import { THRESHOLDS } from '../../src/monitoring/thresholds.js';
 import { growthBasis, hasWarningOrAbove, judge, overallStatus } from '../../src/report/anomalies.js';
 import { FAILURE_TEXT, type SupervisorFailure } from '../../src/sources/supervisor-error.js';
 import { compare, parseBaseline } from '../../src/report/baseline.js';
+import { finishReport } from '../../src/report/finish-report.js';
+import { renderHtml } from '../../src/report/html.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { REPORT_SCHEMA, type AuditReport, type ServiceFigure } from '../../src/report/model.js';
@@ -274,5 +276,29 @@ describe('what happened during the sample', () => {
     assert.match(growthBasis(report(), {}).note ?? '', /no generated_at/);
     const base = parseBaseline({ schema: REPORT_SCHEMA, generated_at: '2025-07-28T11:59:46.000Z', storage: { paths: [{ name: 'logs', bytes: 1 }] } }, 'b.json');
     assert.equal(judge(report(), base).some((x) => x.threshold === 'logsGrowth'), false);
+  });
+});
+
+describe('HTML renderer', () => {
+  it('shows the baseline changes with new, gone and from 0, and why growth was not extrapolated', () => {
+    const base = parseBaseline(
+      {
+        schema: REPORT_SCHEMA,
+        generated_at: '2025-07-28T11:59:46.000Z',
+        services: [
+          { group: 'main_app', name: 'main_app', cpu_percent: 0, memory_bytes: 156e6 },
+          { group: 'retired', name: 'retired', cpu_percent: 1, memory_bytes: 1e6 },
+        ],
+      },
+      'b.json',
+    );
+    const r = finishReport(report(), { file: 'b.json', doc: base });
+    const html = renderHtml(r);
+    const section = html.slice(html.indexOf('<section id="baseline">'));
+    assert.match(section, /Growth not extrapolated: the baseline is 14s old/);
+    assert.match(section, /<td class="name">main_app CPU<\/td><td class="num">0\.0%<\/td><td class="num">7\.2%<\/td><td class="num[^"]*">from 0<\/td>/);
+    assert.match(section, /<td class="name">retired CPU<\/td><td class="num">1\.0%<\/td><td class="num">n\/a<\/td><td class="num[^"]*">gone<\/td>/);
+    assert.match(section, /<td class="name">kalshi_api_watchdog CPU<\/td><td class="num">n\/a<\/td><td class="num">0\.5%<\/td><td class="num[^"]*">new<\/td>/);
+    assert.match(html, /<header class="healthy" id="status">/);
   });
 });
