@@ -21,7 +21,7 @@ export interface ServeOptions extends CommonOptions {
 export interface AuditOptions extends CommonOptions {
   command: 'audit';
   baselineFile?: string;
-  format: 'markdown' | 'json';
+  format: 'markdown' | 'json' | 'html';
   sampleMs: number;
 }
 
@@ -41,7 +41,7 @@ flags:
   --help                      print this help and exit
 
 audit flags:
-  --format=FORMAT             markdown or json (default markdown)
+  --format=FORMAT             markdown, json or html (default markdown)
   --sample=DURATION           window over which CPU is measured (default 5s)
   --baseline=FILE             an earlier --format=json report to compare with
 `;
@@ -121,7 +121,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       command,
       ...common,
       baselineFile: nonEmpty('baseline', values.baseline as string | undefined),
-      format: oneOf('format', values.format as string | undefined, ['markdown', 'json'] as const, 'markdown'),
+      format: oneOf('format', values.format as string | undefined, ['markdown', 'json', 'html'] as const, 'markdown'),
       sampleMs,
     };
   }

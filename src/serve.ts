@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { ServeError, describeError } from './errors.js';
 import { SelfMetrics } from './http/exposition.js';
 import { createApp, setReady } from './http/server.js';
+import { LiveAudit } from './http/audit-page.js';
 import { BasicAuth, headersMiddleware, loadWebConfig, tlsServerOptions } from './http/web-config.js';
 import { parseListenAddress } from './cli.js';
 import type { Logger } from './log.js';
@@ -34,7 +35,8 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers).middleware());
   const collectors = createCollectors({ config, log });
   const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, log);
-  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before });
+  const audit = new LiveAudit(runner, config, version);
+  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before, audit });
   // Bounded header size and time (a slow or oversized request cannot hold a connection), checked
   // every second rather than Node's default 30 s.
   const limits: http.ServerOptions = {

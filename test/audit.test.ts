@@ -276,7 +276,7 @@ describe('audit command', () => {
       );
 
       // anomalies follow from the figures
-      const hot = r.services.filter((s) => (s.cpu_percent ?? 0) > 40).map((s) => `${s.group}:${s.name}`);
+      const hot = r.services.filter((s) => (s.cpu_percent ?? 0) > 40).map((s) => (s.group === s.name ? s.name : `${s.group}:${s.name}`));
       const cpuAnomalies = r.anomalies.filter((a) => a.threshold === 'serviceHighCpu' || a.threshold === 'serviceCpuSaturated');
       assert.deepEqual(cpuAnomalies.map((a) => a.subject), hot);
       assert.equal(run.code, r.anomalies.some((a) => a.severity !== 'info') ? 1 : 0);
@@ -303,8 +303,8 @@ describe('audit command', () => {
     assert.match(md, /- \*\*logs files modified \(10m\)\*\*: 14 files/);
     assert.match(md, /- \*\*logs files modified \(1h\)\*\*: 22 files/);
     assert.match(md, /Total System: [\d.]+[KM]B\n├── logs: [\d.]+[KM]B\n├── data: [\d.]+[KM]B\n└── Other: [\d.]+[KM]?B/);
-    assert.match(md, /CRITICAL CONFIG FILE IS MISSING OR UNREADABLE: .*secrets\.yaml/);
-    assert.match(md, /- \*\*Recommendation\*\*: Restore the file from version control or backup/);
+    assert.match(md, /### \d+\. ❌ Critical file .*secrets\.yaml is missing/);
+    assert.match(md, /- \*\*Recommendation\*\*: Restore .*secrets\.yaml from version control or a backup/);
     assert.match(md, /\*\*Current Status\*\*: ❌ \*\*CRITICAL\*\*/);
     const summary = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(md)?.[1] ?? 'null') as { audit: { system_health: Record<string, unknown> } };
     assert.equal(summary.audit.system_health.services_running, '5/5');
@@ -324,7 +324,8 @@ describe('audit command', () => {
       baselineFile,
       JSON.stringify({
         schema: 'hostaudit-audit/1',
-        // a minute ago, and 1 MB less in logs: +1 MB/min predicts far past 2.5 GB within 7 days
+        // a minute ago, and 1 MB less in logs: +1 MB/min would predict far past 2.5 GB within 7
+        // days, but a baseline under an hour old is compared, not extrapolated from
         generated_at: new Date(Date.now() - MIN).toISOString(),
         storage: {
           paths: [
@@ -350,13 +351,15 @@ describe('audit command', () => {
     assert.deepEqual([row('storage', 'old_cache')?.baseline, row('storage', 'old_cache')?.now], [5e6, null]);
     assert.equal(row('processes', 'supervisor services')?.change_percent, 25);
     assert.equal(row('processes', `${procName} processes`)?.change_percent, 50);
-    const mem = row('services', 'main_app:main_app', 'bytes');
+    const mem = row('services', 'main_app', 'bytes');
     const mainNow = r.services.find((s) => s.name === 'main_app')?.memory_bytes as number;
     assert.equal(mem?.change_percent, Math.round(((mainNow - 25 * 2 ** 20) / (25 * 2 ** 20)) * 1000) / 10);
     assert.ok((mem?.change_percent ?? 0) > 80, 'main_app holds about twice the baseline');
-    // the growth prediction needs the baseline
-    assert.ok(r.anomalies.some((a) => a.threshold === 'logsGrowth' && a.subject === 'logs'), JSON.stringify(r.anomalies));
-    assert.equal(run.code, 1);
+    // no growth prediction from a minute-old baseline, and the report says why
+    assert.equal(r.anomalies.some((a) => a.threshold === 'logsGrowth'), false, JSON.stringify(r.anomalies));
+    assert.equal(r.baseline?.growth_extrapolated, false);
+    assert.match(r.baseline?.growth_note ?? '', /the baseline is (1m|\d+s) old/);
+    assert.equal(run.code, r.anomalies.some((a) => a.severity !== 'info') ? 1 : 0);
 
     // The markdown of the same report (what the command prints without --format=json).
     const md = renderMarkdown(r);
@@ -397,6 +400,6 @@ describe('audit command', () => {
       assert.match(lines[0] as string, re);
     });
     assert.equal(badFlag?.code, 2);
-    assert.match(badFlag?.stderr ?? '', /--format: must be one of markdown, json/);
+    assert.match(badFlag?.stderr ?? '', /--format: must be one of markdown, json, html/);
   });
 });

@@ -112,6 +112,14 @@ describe('secrets never leave the exporter', () => {
     }
   });
 
+  it('keeps them out of the live audit page', async () => {
+    const res = await exp.get('/audit', { headers: { authorization: basic('prometheus', WEB_PASS) } });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /127\.0\.0\.1:\d+\/health/, 'the page shows the probe URL, without credentials');
+    assertNoSecret('/audit', html);
+  });
+
   it('keeps them out of ps output and the command line (no secret is ever a flag)', () => {
     const cmdline = readFileSync(`/proc/${exp.child.pid}/cmdline`, 'utf8').split('\0').join(' ');
     assert.match(cmdline, /--config\.file=/);
@@ -141,7 +149,7 @@ describe('secrets never leave the exporter', () => {
   });
 
   it('keeps them out of the audit report and its errors', async () => {
-    for (const format of ['json', 'markdown']) {
+    for (const format of ['json', 'markdown', 'html']) {
       const r = await runCli(['audit', `--config.file=${configFile}`, `--format=${format}`, '--sample=1s'], { timeoutMs: 60_000 });
       // A real report (exit 0 healthy or 1 anomaly), made with the password and the probe's credentials.
       assert.ok(r.code === 0 || r.code === 1, `audit exited ${r.code}: ${r.stderr}`);

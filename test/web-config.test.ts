@@ -142,6 +142,10 @@ describe('web config: basic auth', () => {
     const r = await get('/metrics', `prometheus:${PASSWORD}`);
     assert.equal(r.status, 200);
     assert.match(r.body, /hostaudit_exporter_build_info/);
+    // The audit page behind the same TLS and basic auth: it names the failure it sees.
+    const page = await get('/audit', `prometheus:${PASSWORD}`);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /supervisord could not be read: unreachable/);
   });
 
   for (const [what, auth] of [
@@ -152,7 +156,7 @@ describe('web config: basic auth', () => {
     ['an empty password', 'prometheus:'],
   ] as const) {
     it(`answers 401 with WWW-Authenticate: Basic and no detail to ${what}`, async () => {
-      for (const p of ['/metrics', '/', '/-/healthy', '/-/ready', '/nope']) {
+      for (const p of ['/metrics', '/', '/audit', '/-/healthy', '/-/ready', '/nope']) {
         const r = await get(p, auth);
         assert.equal(r.status, 401, `${p}`);
         assert.equal(r.headers['www-authenticate'], 'Basic');

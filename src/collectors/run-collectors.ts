@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Collector } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+import { RecentCollections } from './recent-collections.js';
 
 export interface CollectionResult {
   families: MetricFamily[];
@@ -17,6 +18,8 @@ export class CollectorRunner {
   private readonly shutdown = new AbortController();
   /** How many collections actually ran (tests assert coalescing with it). */
   collections = 0;
+  /** The last two collections, for the live audit page. */
+  readonly recent = new RecentCollections();
 
   constructor(
     readonly collectors: readonly Collector[],
@@ -74,7 +77,9 @@ export class CollectorRunner {
       families.push(...o.families);
     }
     families.push(...meta.build());
-    return { families, startedAt };
+    const result = { families, startedAt };
+    this.recent.note(result);
+    return result;
   }
 
   private async runOne(c: Collector, memo: Map<string, unknown>): Promise<{ name: string; ok: boolean; seconds: number; families: MetricFamily[] }> {

@@ -11,6 +11,8 @@ import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 import { listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
+import { supervisorFailure } from './supervisor-failure.js';
+import { FAILURE_TEXT, type SupervisorFailure } from '../sources/supervisor-error.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -53,6 +55,8 @@ export class SupervisorCollector implements Collector {
   private lastAsked = 0;
   /** supervisord's last full answer, from a scrape or the poll, and when it came. */
   private known: { snap: SupervisorSnapshot; at: number } | undefined;
+  /** Why the last scrape could not read supervisord; undefined once it answers (the audit report names it). */
+  lastFailure: { failure: SupervisorFailure; error: string } | undefined;
 
   constructor(
     private readonly client: SupervisorClient,
@@ -152,13 +156,15 @@ export class SupervisorCollector implements Collector {
       ({ snap, listAge } = await this.read(ctx));
     } catch (err) {
       // Said once at warn when it goes away, then at debug: a down supervisord must not flood the log.
-      ctx.log.log(this.lastUp === false ? 'debug' : 'warn', 'supervisord did not answer', { err: describeError(err) });
+      this.lastFailure = { failure: supervisorFailure(err), error: describeError(err) };
+      ctx.log.log(this.lastUp === false ? 'debug' : 'warn', 'supervisord did not answer', { failure: this.lastFailure.failure, why: FAILURE_TEXT[this.lastFailure.failure], err: describeError(err) });
       this.lastUp = false;
       this.quiet = undefined;
       this.known = undefined;
       up({}, 0);
       return b.build(); // no per-service series: nothing stale survives supervisord going away
     }
+    this.lastFailure = undefined;
     if (this.lastUp === false) ctx.log.info('supervisord answers again', { url: snap.url });
     this.lastUp = true;
     up({}, 1);

@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { negotiate, renderOnce, type SelfMetrics } from './exposition.js';
 import { landingPage } from './landing-page.js';
+import type { LiveAudit } from './audit-page.js';
 
 export interface AppOptions {
   runner: CollectorRunner;
@@ -16,6 +17,8 @@ export interface AppOptions {
   maxConcurrentScrapes?: number;
   /** Extra middleware run before every route (basic auth from --web.config.file). */
   before?: Array<(req: Request, res: Response, next: NextFunction) => void>;
+  /** GET /audit, the live audit report page (behind the same `before` middleware as /metrics). */
+  audit?: LiveAudit;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -68,8 +71,9 @@ export function createApp(opts: AppOptions): express.Express {
     if (ready) res.status(200).type('text/plain').send('Ready.\n');
     else res.status(503).type('text/plain').send('Not ready.\n');
   });
+  if (opts.audit) app.get('/audit', opts.audit.handler(opts.log));
   app.get('/', (_req, res) => {
-    res.status(200).type('html').send(landingPage(opts.version, opts.telemetryPath));
+    res.status(200).type('html').send(landingPage(opts.version, opts.telemetryPath, opts.audit !== undefined));
   });
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('Not Found\n');

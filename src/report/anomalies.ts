@@ -1,112 +1,319 @@
 // Judges a report against src/monitoring/thresholds.ts, the module the alert rules are
 // generated from, so the report and the alerts can never disagree about what is anomalous.
+// Every title, analysis and recommendation is phrased from this host's figures, names and
+// thresholds; the thresholds' own `finding` and `recommendation` texts tell the story of the
+// audit they came from and stay in the alert rules and runbooks.
 //
-// A one-shot audit sees one moment, so "for" durations are not waited for, and the growth
-// predictions need an earlier report (--baseline) to measure a rate. Flapping (restarts
-// within 15 minutes) needs a history a single run does not have and is left to the alert.
-import { PATH_NAMES, THRESHOLDS, type Severity, type ThresholdKey } from '../monitoring/thresholds.js';
+// A one-shot audit sees one sample window, so "for" durations are not waited for, and the
+// growth predictions need a baseline old enough to measure a rate.
+import { GROWTH, PATH_NAMES, THRESHOLDS, type Severity, type ThresholdKey } from '../monitoring/thresholds.js';
+import { FAILURE_TEXT } from '../sources/supervisor-error.js';
 import { formatBytes, formatDurationShort, formatPercent, formatThresholdValue } from './format.js';
-import type { Anomaly, AuditReport, Status } from './model.js';
+import type { Anomaly, AuditReport, ServiceFigure, Status } from './model.js';
+import { serviceId } from './service-id.js';
+import { supervisorRemedy } from './supervisor-remedy.js';
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 const DOWN_STATES = new Set(['FATAL', 'BACKOFF', 'EXITED']);
 const DAY = 86400;
 
-function anomaly(key: ThresholdKey, subject: string, value: number, current: string): Anomaly {
+/**
+ * A baseline younger than this is compared, but no growth is extrapolated from it: over
+ * minutes a log write or a checkpoint looks like a trend (a 14 s gap once predicted 7 days).
+ */
+export const MIN_BASELINE_AGE_SECONDS = 3600;
+
+interface Words {
+  title: string;
+  current: string;
+  analysis: string;
+  recommendation: string;
+}
+
+function limitText(key: ThresholdKey): string {
   const t = THRESHOLDS[key];
-  return {
-    threshold: key,
-    alert: t.alert,
-    severity: t.severity,
-    subject,
-    value,
-    limit: t.value,
-    current,
-    analysis: `${t.summary}${t.unit === 'boolean' ? '' : ` (limit ${formatThresholdValue(t.value, t.unit)})`}; the alert ${t.alert} fires when it lasts ${t.for}. Audit finding: ${t.finding}.`,
-    recommendation: t.recommendation,
-  };
+  return formatThresholdValue(t.value, t.unit);
 }
 
-/** Seconds between the baseline and now, when both carry a time and now is later. */
-function secondsSinceBaseline(report: AuditReport, baseline: Partial<AuditReport> | undefined): number | undefined {
-  if (!baseline?.generated_at) return undefined;
-  const dt = (Date.parse(report.generated_at) - Date.parse(baseline.generated_at)) / 1000;
-  return Number.isFinite(dt) && dt > 0 ? dt : undefined;
+function alertText(key: ThresholdKey): string {
+  const t = THRESHOLDS[key];
+  return t.for === '0m' ? `the alert ${t.alert} fires at once` : `the alert ${t.alert} fires when it lasts ${t.for}`;
 }
 
-export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Anomaly[] {
-  const out: Anomaly[] = [];
-  const baseServices = new Map((baseline?.services ?? []).map((s) => [`${s.group}:${s.name}`, s]));
+function anomaly(key: ThresholdKey, subject: string, value: number, words: Words, severity: Severity = THRESHOLDS[key].severity): Anomaly {
+  const t = THRESHOLDS[key];
+  return { threshold: key, alert: t.alert, severity, subject, value, limit: t.value, ...words };
+}
 
-  if (!report.supervisor.up) {
-    out.push(anomaly('supervisorDown', 'supervisord', 0, `supervisord did not answer at ${report.supervisor.url ?? 'its socket'}`));
+export interface GrowthBasis {
+  ageSeconds: number | null;
+  extrapolate: boolean;
+  /** Why growth was not extrapolated; null when it was, or when there is no baseline. */
+  note: string | null;
+}
+
+/** Whether the baseline is old enough to extrapolate growth from, and why not. */
+export function growthBasis(report: AuditReport, baseline: Partial<AuditReport> | undefined): GrowthBasis {
+  if (!baseline) return { ageSeconds: null, extrapolate: false, note: null };
+  if (!baseline.generated_at) {
+    return { ageSeconds: null, extrapolate: false, note: 'the baseline has no generated_at, so no growth rate can be taken from it' };
   }
+  const age = (Date.parse(report.generated_at) - Date.parse(baseline.generated_at)) / 1000;
+  if (!Number.isFinite(age) || age <= 0) {
+    return { ageSeconds: Number.isFinite(age) ? age : null, extrapolate: false, note: 'the baseline is not older than this report, so no growth rate can be taken from it' };
+  }
+  if (age < MIN_BASELINE_AGE_SECONDS) {
+    return {
+      ageSeconds: age,
+      extrapolate: false,
+      note: `growth not extrapolated: the baseline is ${formatDurationShort(age)} old, and a rate is taken only from a baseline at least ${MIN_BASELINE_AGE_SECONDS / 3600}h old (over a shorter gap one burst of writes looks like a trend)`,
+    };
+  }
+  return { ageSeconds: age, extrapolate: true, note: null };
+}
+
+function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | undefined, out: Anomaly[]): void {
+  const window = report.cpu_window_seconds ?? report.sample_seconds;
+  const key = (s: { group: string; name: string }): string => `${s.group}\u0000${s.name}`;
+  const baseServices = new Map((baseline?.services ?? []).map((s) => [key(s), s]));
+  const flapAt = THRESHOLDS.serviceFlapping.value;
   for (const s of report.services) {
-    const id = `${s.group}:${s.name}`;
-    if (DOWN_STATES.has(s.state)) out.push(anomaly('serviceDown', id, 1, `state ${s.state}`));
+    const id = serviceId(s);
+    if (DOWN_STATES.has(s.state)) {
+      // supervisord's description: why (FATAL, BACKOFF) or when it stopped (EXITED).
+      const desc = s.description && !/^pid \d+/.test(s.description) ? s.description : '';
+      const why = !desc ? '' : s.state === 'EXITED' ? ` since ${desc}` : `: ${desc}`;
+      out.push(
+        anomaly('serviceDown', id, 1, {
+          title: `Service ${id} is ${s.state}`,
+          current: `state ${s.state}${why}`,
+          analysis: `supervisord reports ${id} as ${s.state}${s.state === 'FATAL' ? ', and it will not try to start it again by itself' : ''}; ${alertText('serviceDown')}.`,
+          recommendation: `Read why it stopped (supervisorctl tail ${id} stderr), fix the cause, then supervisorctl start ${id}.`,
+        }),
+      );
+    }
+    const n = s.restarts_in_sample;
+    if (n !== null && n > 0) {
+      const seen = `restarted ${n} ${n === 1 ? 'time' : 'times'} during the ${formatDurationShort(window)} sample`;
+      if (n >= flapAt) {
+        out.push(
+          anomaly('serviceFlapping', id, n, {
+            title: `Service ${id} is flapping`,
+            current: `${seen}; state ${s.state} at the end of it`,
+            analysis: `${n} restarts within ${formatDurationShort(window)} is at or above the flapping threshold of ${flapAt} (${alertText('serviceFlapping')} when there are more than ${flapAt} within ${GROWTH.flappingWindow}); a service that is RUNNING between crashes looks healthy at any single moment.`,
+            recommendation: `A crash loop: read ${id}'s stderr around each restart (supervisorctl tail ${id} stderr) and check what it depends on; supervisorctl stop ${id} stops the loop while you look.`,
+          }),
+        );
+      } else {
+        out.push(
+          anomaly(
+            'serviceFlapping',
+            id,
+            n,
+            {
+              title: `Service ${id} restarted during the sample`,
+              current: seen,
+              analysis: `Below the flapping threshold of ${flapAt}, but a restart means its previous process ended; the exit status and the log say whether it crashed.`,
+              recommendation: `Check why ${id} restarted: supervisorctl tail ${id} stderr, and hostaudit_service_restarts_total on the dashboard for how often it happens.`,
+            },
+            'info',
+          ),
+        );
+      }
+    } else if (s.uptime_seconds !== null && window > 0 && s.uptime_seconds < window) {
+      out.push(
+        anomaly(
+          'serviceFlapping',
+          id,
+          0,
+          {
+            title: `Service ${id} started during the sample`,
+            current: `uptime ${formatDurationShort(s.uptime_seconds)}, shorter than the ${formatDurationShort(window)} sample`,
+            analysis: `${id} has been running for less time than the audit sampled; its CPU is measured over its own lifetime, and it may be restarting.`,
+            recommendation: `Look again in a few minutes (or run audit with a longer --sample) to see whether ${id} stays up; hostaudit_service_restarts_total counts its restarts.`,
+          },
+          'info',
+        ),
+      );
+    }
     if (s.cpu_percent === null) continue;
     const cores = Math.round(s.cpu_percent * 10) / 1000; // percent has one decimal: keep cores exact
-    const was = baseServices.get(id)?.cpu_percent;
-    const current = `${formatPercent(s.cpu_percent)} of a core${typeof was === 'number' ? ` (${formatPercent(was)} in the baseline)` : ''}`;
-    if (cores > THRESHOLDS.serviceCpuSaturated.value) out.push(anomaly('serviceCpuSaturated', id, cores, current));
-    else if (cores > THRESHOLDS.serviceHighCpu.value) out.push(anomaly('serviceHighCpu', id, cores, current));
+    const was = baseServices.get(key(s))?.cpu_percent;
+    const current = `${formatPercent(s.cpu_percent)} of a core over ${formatDurationShort(window)}${typeof was === 'number' ? ` (${formatPercent(was)} in the baseline)` : ''}`;
+    if (cores > THRESHOLDS.serviceCpuSaturated.value) {
+      out.push(
+        anomaly('serviceCpuSaturated', id, cores, {
+          title: `Service ${id} saturates a core`,
+          current,
+          analysis: `${id}'s process tree used more than ${limitText('serviceCpuSaturated')}; ${alertText('serviceCpuSaturated')}.`,
+          recommendation: `Look for a busy loop or a backlog in ${id}: supervisorctl tail ${id} stderr for repeating errors, and the CPU of its processes (top) for the one that spins.`,
+        }),
+      );
+    } else if (cores > THRESHOLDS.serviceHighCpu.value) {
+      out.push(
+        anomaly('serviceHighCpu', id, cores, {
+          title: `High CPU in service ${id}`,
+          current,
+          analysis: `${id}'s process tree used more than ${limitText('serviceHighCpu')}; ${alertText('serviceHighCpu')}.`,
+          recommendation: `Watch ${id}'s CPU on the dashboard: if it stays above ${limitText('serviceHighCpu')} for ${THRESHOLDS.serviceHighCpu.for}, profile it or spread its work.`,
+        }),
+      );
+    }
   }
   const mem = report.processes.services_memory_bytes;
   if (mem > THRESHOLDS.serviceMemoryHigh.value) {
-    out.push(anomaly('serviceMemoryHigh', 'all services', mem, `${formatBytes(mem)} resident, all services together`));
+    const largest = [...report.services].sort((a, b) => (b.memory_bytes ?? 0) - (a.memory_bytes ?? 0))[0] as ServiceFigure;
+    out.push(
+      anomaly('serviceMemoryHigh', 'all services', mem, {
+        title: 'Services hold more memory than the threshold',
+        current: `${formatBytes(mem)} resident, all ${report.services.length} services together`,
+        analysis: `Above ${limitText('serviceMemoryHigh')}; the largest is ${serviceId(largest)} with ${formatBytes(largest.memory_bytes)}; ${alertText('serviceMemoryHigh')}.`,
+        recommendation: `Start with ${serviceId(largest)}: the memory per service on the dashboard shows whether it keeps growing (a leak) or is steady.`,
+      }),
+    );
   }
+}
 
-  // The alerts predict over 6 h of samples; a baseline is one earlier point at any age, so the
-  // report says how old it is and the reader weighs a prediction from a short gap.
-  const dt = secondsSinceBaseline(report, baseline);
+function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | undefined, basis: GrowthBasis, out: Anomaly[]): void {
+  const dt = basis.extrapolate ? (basis.ageSeconds as number) : undefined;
   const basePaths = new Map((baseline?.storage?.paths ?? []).map((p) => [p.name, p]));
+  const biggestLog = [...report.services].filter((s) => (s.log_bytes ?? 0) > 0).sort((a, b) => (b.log_bytes ?? 0) - (a.log_bytes ?? 0))[0];
+  const logHint = biggestLog ? ` The largest service log is ${serviceId(biggestLog)}'s (${formatBytes(biggestLog.log_bytes)}).` : '';
   for (const p of report.storage.paths) {
     if (p.bytes === null) continue;
     const was = basePaths.get(p.name)?.bytes;
     const since = typeof was === 'number' ? ` (${formatBytes(was)} in the baseline)` : '';
     if (p.name === PATH_NAMES.logs && p.bytes > THRESHOLDS.logsLarge.value) {
-      out.push(anomaly('logsLarge', p.name, p.bytes, `${formatBytes(p.bytes)}${since}`));
+      out.push(
+        anomaly('logsLarge', p.name, p.bytes, {
+          title: `Logs path ${p.path} is large`,
+          current: `${formatBytes(p.bytes)}${since}`,
+          analysis: `Above ${limitText('logsLarge')}; ${alertText('logsLarge')}.`,
+          recommendation: `Rotate and compress what is in ${p.path}: set stdout_logfile_maxbytes and stdout_logfile_backups for the programs that write there, and compress or delete old files.${logHint}`,
+        }),
+      );
     }
     if (p.name === PATH_NAMES.logs && dt !== undefined && typeof was === 'number' && p.bytes > was) {
       const predicted = p.bytes + ((p.bytes - was) / dt) * 7 * DAY;
       if (predicted > THRESHOLDS.logsGrowth.value) {
-        out.push(anomaly('logsGrowth', p.name, predicted, `${formatBytes(p.bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 7 days`));
+        out.push(
+          anomaly('logsGrowth', p.name, predicted, {
+            title: `Logs path ${p.path} is growing fast`,
+            current: `${formatBytes(p.bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 7 days`,
+            analysis: `Predicted past ${limitText('logsGrowth')} within 7 days; ${alertText('logsGrowth')}.`,
+            recommendation: `Set up rotation for the logs in ${p.path} before it passes ${limitText('logsGrowth')}.${logHint}`,
+          }),
+        );
       }
     }
     if (p.name === PATH_NAMES.system && p.bytes > THRESHOLDS.systemSizeRegression.value) {
-      out.push(anomaly('systemSizeRegression', p.name, p.bytes, `${formatBytes(p.bytes)}${since}`));
+      const inside = report.storage.paths.filter((q) => q !== p && q.bytes !== null && q.path.startsWith(p.path + '/'));
+      const parts = inside.map((q) => `${q.name} ${formatBytes(q.bytes)}`).join(', ');
+      out.push(
+        anomaly('systemSizeRegression', p.name, p.bytes, {
+          title: `System path ${p.path} is above its size threshold`,
+          current: `${formatBytes(p.bytes)}${since}`,
+          analysis: `Above ${limitText('systemSizeRegression')}${parts ? `; of it: ${parts}` : ''}; ${alertText('systemSizeRegression')}.`,
+          recommendation: `Find what grew under ${p.path} (du -sh ${p.path}/* | sort -h)${inside.length ? ` and start with the largest watched path inside it` : ''}.`,
+        }),
+      );
     }
   }
 
   const baseDbs = new Map((baseline?.storage?.databases ?? []).map((d) => [d.path, d]));
   for (const d of report.storage.databases) {
-    if (d.ok === false) out.push(anomaly('databaseUnreadable', d.path, 0, `${d.path} is not a readable SQLite database`));
+    if (d.ok === false) {
+      out.push(
+        anomaly('databaseUnreadable', d.path, 0, {
+          title: `Database ${d.database} is unreadable`,
+          current: `${d.path} is not a readable SQLite database`,
+          analysis: `The exporter could not read its header or schema; ${alertText('databaseUnreadable')}.`,
+          recommendation: `Check it with sqlite3 ${d.path} "PRAGMA quick_check" and restore it from a backup if it is corrupt.`,
+        }),
+      );
+    }
     if (d.wal_bytes !== null && d.wal_bytes > THRESHOLDS.sqliteWalLarge.value) {
-      out.push(anomaly('sqliteWalLarge', `${d.path}-wal`, d.wal_bytes, `WAL of ${d.database}: ${formatBytes(d.wal_bytes)}`));
+      out.push(
+        anomaly('sqliteWalLarge', `${d.path}-wal`, d.wal_bytes, {
+          title: `WAL of database ${d.database} is large`,
+          current: `${formatBytes(d.wal_bytes)} of WAL beside ${formatBytes(d.main_bytes)} of database`,
+          analysis: `Above ${limitText('sqliteWalLarge')}: checkpoints are not keeping up, usually because a reader holds a transaction open; ${alertText('sqliteWalLarge')}.`,
+          recommendation: `Find the long-lived reader of ${d.path} (fuser ${d.path}) and end its transaction; then PRAGMA wal_checkpoint(TRUNCATE) from the service that owns it.`,
+        }),
+      );
     }
     const was = baseDbs.get(d.path)?.main_bytes;
     if (dt !== undefined && typeof was === 'number' && d.main_bytes !== null && d.main_bytes > was && d.main_bytes > 0) {
       const predicted = d.main_bytes + ((d.main_bytes - was) / dt) * 30 * DAY;
       const ratio = predicted / d.main_bytes;
       if (ratio >= THRESHOLDS.databaseGrowth.value) {
-        out.push(anomaly('databaseGrowth', d.path, ratio, `${d.database}: ${formatBytes(d.main_bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 30 days`));
+        out.push(
+          anomaly('databaseGrowth', d.path, ratio, {
+            title: `Database ${d.database} is growing fast`,
+            current: `${formatBytes(d.main_bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 30 days`,
+            analysis: `Predicted to grow ${formatThresholdValue(ratio, 'ratio')} within 30 days (threshold ${limitText('databaseGrowth')}); ${alertText('databaseGrowth')}.`,
+            recommendation: `Decide how long ${d.database}'s rows must be kept, and archive or delete older ones (then VACUUM) before ${d.path} fills its disk.`,
+          }),
+        );
       }
     }
   }
+}
 
+function judgeHealth(report: AuditReport, out: Anomaly[]): void {
+  if (!report.supervisor.up) {
+    const url = report.supervisor.url ?? 'its socket';
+    const failure = report.supervisor.failure;
+    out.push(
+      anomaly('supervisorDown', 'supervisord', 0, {
+        title: failure ? `supervisord could not be read: ${failure}` : 'supervisord could not be read',
+        current: `${url}: ${failure ? FAILURE_TEXT[failure] : 'no answer'}${report.supervisor.error ? ` (${report.supervisor.error})` : ''}`,
+        analysis: `No service state, CPU or memory is known while supervisord cannot be read; ${alertText('supervisorDown')}.`,
+        recommendation: supervisorRemedy(failure, url),
+      }),
+    );
+  }
   for (const p of report.health.probes) {
-    if (!p.success) {
-      const code = p.status_code ? `HTTP ${p.status_code}` : 'no answer';
-      out.push(anomaly('webInterfaceDown', p.probe, 0, `${p.url}: ${code}`));
-    }
+    if (p.success) continue;
+    const code = p.status_code ? `HTTP ${p.status_code}` : 'no answer';
+    out.push(
+      anomaly('webInterfaceDown', p.probe, 0, {
+        title: `Probe ${p.probe} fails`,
+        current: `${p.url}: ${code}`,
+        analysis: `${p.status_code ? 'The server answered, but not with success' : 'Nothing answered within the probe timeout'}; ${alertText('webInterfaceDown')}.`,
+        recommendation: `Check the service listening at ${p.url} and its log; curl -v ${p.url} from the host shows what it answers.`,
+      }),
+    );
   }
   for (const f of report.health.critical_files) {
-    if (!f.present) out.push(anomaly('criticalFileMissing', f.path, 0, `${f.path} is missing or unreadable`));
+    if (f.present) continue;
+    out.push(
+      anomaly('criticalFileMissing', f.path, 0, {
+        title: `Critical file ${f.path} is missing`,
+        current: `${f.path} is missing or unreadable`,
+        analysis: `It is listed in critical_files; ${alertText('criticalFileMissing')}.`,
+        recommendation: `Restore ${f.path} from version control or a backup, or fix its permissions (ls -l ${f.path}).`,
+      }),
+    );
   }
   for (const c of report.collectors) {
-    if (!c.success) out.push(anomaly('collectorFailing', c.collector, 0, `collector ${c.collector} failed (the exporter's log says why)`));
+    if (c.success) continue;
+    out.push(
+      anomaly('collectorFailing', c.collector, 0, {
+        title: `Collector ${c.collector} failed`,
+        current: `collector ${c.collector} failed`,
+        analysis: `Its figures are missing from this report; ${alertText('collectorFailing')}.`,
+        recommendation: `Read the exporter's log line "collector failed" with collector=${c.collector}: it names the error (permissions, a missing socket, a timeout).`,
+      }),
+    );
   }
+}
 
+export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Anomaly[] {
+  const out: Anomaly[] = [];
+  judgeHealth(report, out);
+  judgeServices(report, baseline, out);
+  judgeStorage(report, baseline, growthBasis(report, baseline), out);
   const order = Object.keys(THRESHOLDS);
   return out.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.indexOf(a.threshold) - order.indexOf(b.threshold),

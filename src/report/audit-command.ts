@@ -1,6 +1,7 @@
 // `hostaudit-exporter audit`: collects once with the exporter's own collectors (no HTTP
-// server), with CPU as a rate between two supervisor readings --sample apart, then writes the
-// report (markdown or JSON), optionally compared with a baseline report. Exit code 0 when
+// server), with CPU as a rate between two supervisor readings --sample apart and the restarts
+// the background poll saw in between, then writes the report (markdown, JSON or HTML),
+// optionally compared with a baseline report. Exit code 0 when
 // healthy, 1 when an anomaly at warning or above is found, 2 for bad input (thrown as
 // ConfigError/UsageError and mapped in main.ts).
 import os from 'node:os';
@@ -13,11 +14,15 @@ import type { Config } from '../config.js';
 import { ExitCode, describeError } from '../errors.js';
 import { redact, type Logger } from '../log.js';
 import { exporterVersion } from '../version.js';
-import { hasWarningOrAbove, judge, overallStatus } from './anomalies.js';
-import { compare, loadBaseline } from './baseline.js';
+import { hasWarningOrAbove } from './anomalies.js';
+import { loadBaseline } from './baseline.js';
 import { buildReport } from './build-report.js';
+import { finishReport } from './finish-report.js';
+import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
+import type { AuditReport } from './model.js';
+import { supervisorFailureOf } from './supervisor-failure-of.js';
 
 /**
  * A collector with background work (the paths scanner) implements refresh(): do that work
@@ -73,6 +78,9 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
     if (timedSupervisor) {
       cpuBefore = (await new CollectorRunner([timedSupervisor], config.collectorTimeoutMs, log).collect()).families;
       t1 = timedSupervisor.finishedAt || performance.now();
+      // The background poll during the sample: a service that crashes and is restarted between
+      // the two readings is counted (restarts_in_sample), not seen RUNNING both times.
+      supervisor?.start?.();
     }
     await new Promise((r) => setTimeout(r, opts.sampleMs));
     await refreshing;
@@ -81,7 +89,7 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
     const { families } = await new CollectorRunner(all, config.collectorTimeoutMs, log).collect();
     const t2 = timedSupervisor?.finishedAt || performance.now();
 
-    const report = buildReport({
+    const report: AuditReport = buildReport({
       config,
       families,
       cpuBefore,
@@ -90,14 +98,12 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
       host: os.hostname(),
       version: exporterVersion(),
       sampleSeconds: opts.sampleMs / 1000,
+      supervisorFailure: supervisor ? supervisorFailureOf(supervisor) : undefined,
     });
-    report.anomalies = judge(report, baseline);
-    report.status = overallStatus(report.anomalies);
-    if (baseline && opts.baselineFile !== undefined) {
-      report.baseline = { file: opts.baselineFile, generated_at: baseline.generated_at ?? null, rows: compare(report, baseline) };
-    }
+    finishReport(report, baseline && opts.baselineFile !== undefined ? { file: opts.baselineFile, doc: baseline } : undefined);
+    const render = opts.format === 'json' ? renderJson : opts.format === 'html' ? renderHtml : renderMarkdown;
     // redact(): whatever a source returned, a configured secret never reaches the report.
-    await write(redact(opts.format === 'json' ? renderJson(report) : renderMarkdown(report)));
+    await write(redact(render(report)));
     return hasWarningOrAbove(report.anomalies) ? ExitCode.anomaly : ExitCode.ok;
   } finally {
     shutdown.abort();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, describeError } from '../errors.js';
 import { changePercent } from './format.js';
 import { REPORT_SCHEMA, type AuditReport, type ComparisonRow } from './model.js';
+import { serviceId } from './service-id.js';
 
 export type Baseline = Partial<AuditReport> & { schema: typeof REPORT_SCHEMA };
 
@@ -116,10 +117,17 @@ export function loadBaseline(file: string): Baseline {
   return parseBaseline(doc, file);
 }
 
-function row(section: ComparisonRow['section'], component: string, unit: ComparisonRow['unit'], baseline: unknown, now: unknown): ComparisonRow {
+function row(
+  section: ComparisonRow['section'],
+  component: string,
+  unit: ComparisonRow['unit'],
+  baseline: unknown,
+  now: unknown,
+  presence: ComparisonRow['presence'] = 'both',
+): ComparisonRow {
   const b = typeof baseline === 'number' ? baseline : null;
   const n = typeof now === 'number' ? now : null;
-  return { section, component, unit, baseline: b, now: n, change_percent: changePercent(b, n) };
+  return { section, component, unit, baseline: b, now: n, change_percent: changePercent(b, n), presence };
 }
 
 /** Union of keys in first-seen order: this report's entries first, then ones only the baseline has. */
@@ -129,19 +137,27 @@ function union<T>(now: readonly T[], then: readonly T[], key: (x: T) => string):
   return out;
 }
 
+function presence(inNow: boolean, inBaseline: boolean): ComparisonRow['presence'] {
+  return inNow && inBaseline ? 'both' : inNow ? 'new' : 'gone';
+}
+
 export function compare(report: AuditReport, base: Baseline): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
   const bPaths = base.storage?.paths ?? [];
   for (const name of union(report.storage.paths, bPaths, (p) => p.name)) {
-    rows.push(row('storage', name, 'bytes', bPaths.find((p) => p.name === name)?.bytes, report.storage.paths.find((p) => p.name === name)?.bytes));
+    const then = bPaths.find((p) => p.name === name);
+    const now = report.storage.paths.find((p) => p.name === name);
+    rows.push(row('storage', name, 'bytes', then?.bytes, now?.bytes, presence(now !== undefined, then !== undefined)));
   }
-  if (report.storage.databases.length > 0 || base.storage?.databases_bytes !== undefined) {
-    rows.push(row('storage', 'databases', 'bytes', base.storage?.databases_bytes, report.storage.databases.length > 0 ? report.storage.databases_bytes : null));
+  const dbsNow = report.storage.databases.length > 0;
+  const dbsThen = base.storage?.databases_bytes !== undefined;
+  if (dbsNow || dbsThen) {
+    rows.push(row('storage', 'databases', 'bytes', base.storage?.databases_bytes, dbsNow ? report.storage.databases_bytes : null, presence(dbsNow, dbsThen)));
   }
 
   const bNames = base.processes?.by_name ?? {};
   for (const name of union(Object.keys(report.processes.by_name), Object.keys(bNames), (n) => n)) {
-    rows.push(row('processes', `${name} processes`, 'count', bNames[name], report.processes.by_name[name]));
+    rows.push(row('processes', `${name} processes`, 'count', bNames[name], report.processes.by_name[name], presence(name in report.processes.by_name, name in bNames)));
   }
   rows.push(row('processes', 'supervisor services', 'count', base.supervisor?.services_total, report.supervisor.services_total));
   rows.push(row('processes', 'services running', 'count', base.supervisor?.services_running, report.supervisor.services_running));
@@ -149,20 +165,23 @@ export function compare(report: AuditReport, base: Baseline): ComparisonRow[] {
   rows.push(row('processes', 'top process CPU', 'percent', base.processes?.top_cpu?.cpu_percent, report.processes.top_cpu?.cpu_percent));
   rows.push(row('processes', 'network connections', 'count', base.host?.network_connections, report.host.network_connections));
 
+  // Matched by group and name; shown by the one name supervisorctl uses.
   const bServices = base.services ?? [];
-  const id = (s: { group: string; name: string }): string => `${s.group}:${s.name}`;
-  for (const key of union(report.services, bServices, id)) {
-    const now = report.services.find((s) => id(s) === key);
-    const then = bServices.find((s) => id(s) === key);
-    rows.push(row('services', key, 'percent', then?.cpu_percent, now?.cpu_percent));
-    rows.push(row('services', key, 'bytes', then?.memory_bytes, now?.memory_bytes));
+  const key = (s: { group: string; name: string }): string => `${s.group}\u0000${s.name}`;
+  for (const k of union(report.services, bServices, key)) {
+    const now = report.services.find((s) => key(s) === k);
+    const then = bServices.find((s) => key(s) === k);
+    const id = serviceId((now ?? then) as { group: string; name: string });
+    const p = presence(now !== undefined, then !== undefined);
+    rows.push(row('services', id, 'percent', then?.cpu_percent, now?.cpu_percent, p));
+    rows.push(row('services', id, 'bytes', then?.memory_bytes, now?.memory_bytes, p));
   }
 
   const bDbs = base.storage?.databases ?? [];
-  for (const p of union(report.storage.databases, bDbs, (d) => d.path)) {
-    const now = report.storage.databases.find((d) => d.path === p);
-    const then = bDbs.find((d) => d.path === p);
-    rows.push(row('databases', p, 'bytes', then?.main_bytes ?? then?.bytes, now?.main_bytes ?? now?.bytes));
+  for (const path of union(report.storage.databases, bDbs, (d) => d.path)) {
+    const now = report.storage.databases.find((d) => d.path === path);
+    const then = bDbs.find((d) => d.path === path);
+    rows.push(row('databases', path, 'bytes', then?.main_bytes ?? then?.bytes, now?.main_bytes ?? now?.bytes, presence(now !== undefined, then !== undefined)));
   }
   return rows;
 }

@@ -3,6 +3,7 @@
 import type { MetricFamily } from '../collectors/metric-family.js';
 import type { Config } from '../config.js';
 import { safeUrl } from '../sources/supervisor.js';
+import type { SupervisorFailure } from '../sources/supervisor-error.js';
 import { FamilyIndex } from './families.js';
 import {
   REPORT_SCHEMA,
@@ -12,6 +13,7 @@ import {
   type ProbeFigure,
   type ServiceFigure,
 } from './model.js';
+import { serviceId } from './service-id.js';
 
 export interface BuildInput {
   config: Config;
@@ -25,6 +27,8 @@ export interface BuildInput {
   host: string;
   version: string;
   sampleSeconds: number;
+  /** Why supervisord could not be read, from the supervisor collector; undefined when it answered. */
+  supervisorFailure?: { failure: SupervisorFailure; error: string } | undefined;
 }
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;
@@ -90,12 +94,15 @@ export function buildReport(input: BuildInput): AuditReport {
       const cpuThen = before ? serviceCpuSeconds(before, group, name) : null;
       if (cpuThen !== null && cpuNow >= cpuThen && input.elapsedSeconds > 0) {
         cpu = ((cpuNow - cpuThen) / input.elapsedSeconds) * 100;
-      } else if (uptime !== null) {
+      } else if (before && uptime !== null) {
         // Started (or restarted) during the window: all its CPU was spent since it started.
         cpu = (cpuNow / Math.max(1, Math.min(uptime, input.elapsedSeconds || uptime))) * 100;
       }
     }
     const logs = ix.all('hostaudit_service_log_bytes', l);
+    // Restarts the collector and its poll counted between the sample's first and last reading.
+    const restartsNow = ix.one('hostaudit_service_restarts_total', l);
+    const restartsThen = before?.has('hostaudit_supervisor_up') && before.one('hostaudit_supervisor_up') === 1 ? (before.one('hostaudit_service_restarts_total', l) ?? 0) : null;
     return {
       group,
       name,
@@ -106,9 +113,11 @@ export function buildReport(input: BuildInput): AuditReport {
       uptime_seconds: uptime === null ? null : Math.round(uptime),
       log_bytes: logs.length === 0 ? null : logs.reduce((a, s) => a + s.value, 0),
       tcp_connections: ix.one('hostaudit_service_tcp_connections', l),
+      description: info.labels.description ?? '',
+      restarts_in_sample: restartsNow !== null && restartsThen !== null ? Math.max(0, restartsNow - restartsThen) : null,
     };
   });
-  services.sort((a, b) => (b.cpu_percent ?? -1) - (a.cpu_percent ?? -1) || `${a.group}:${a.name}`.localeCompare(`${b.group}:${b.name}`));
+  services.sort((a, b) => (b.cpu_percent ?? -1) - (a.cpu_percent ?? -1) || serviceId(a).localeCompare(serviceId(b)));
   const top = services.find((s) => s.cpu_percent !== null);
 
   const byName: Record<string, number> = {};
@@ -134,6 +143,7 @@ export function buildReport(input: BuildInput): AuditReport {
   const files_modified = paths.flatMap((p) =>
     Object.entries(p.files_modified).map(([within, files]) => ({ name: p.name, path: p.path, within, files })),
   );
+  const supervisorUp = ix.one('hostaudit_supervisor_up') === 1;
   const uptimes = services.map((s) => s.uptime_seconds).filter((u): u is number => u !== null);
 
   return {
@@ -147,11 +157,13 @@ export function buildReport(input: BuildInput): AuditReport {
     status: 'healthy',
     storage: { paths, databases, databases_bytes: databases.reduce((a, d) => a + d.bytes, 0) },
     supervisor: {
-      up: ix.one('hostaudit_supervisor_up') === 1,
+      up: supervisorUp,
       url: input.config.supervisor.urls.map(safeUrl).join(', ') || null,
       version: ix.all('hostaudit_supervisor_info')[0]?.labels.version ?? null,
       services_total: services.length,
       services_running: services.filter((s) => s.state === 'RUNNING').length,
+      failure: supervisorUp ? null : (input.supervisorFailure?.failure ?? null),
+      error: supervisorUp ? null : (input.supervisorFailure?.error ?? null),
     },
     services,
     processes: {

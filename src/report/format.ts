@@ -33,11 +33,20 @@ export function changePercent(baseline: number | null | undefined, now: number |
   return Math.round(((now - baseline) / baseline) * 1000) / 10;
 }
 
-/** "45% reduction", "+15%", "No change", "new" (baseline 0 or absent), "gone". */
-export function formatChange(baseline: number | null | undefined, now: number | null | undefined): string {
-  if (now === null || now === undefined) return baseline === null || baseline === undefined ? 'n/a' : 'gone';
-  if (baseline === null || baseline === undefined) return 'new';
-  if (baseline === 0) return now === 0 ? 'No change' : 'new';
+/**
+ * "45% reduction", "+15%", "No change"; "from 0" when the baseline was 0; "new" or "gone" only
+ * when the row's subject is missing on one side; "n/a" when a figure is missing on a side
+ * that has the subject (a service not running then has no CPU).
+ */
+export function formatChange(
+  baseline: number | null | undefined,
+  now: number | null | undefined,
+  presence: 'both' | 'new' | 'gone' = 'both',
+): string {
+  if (presence === 'new') return 'new';
+  if (presence === 'gone') return 'gone';
+  if (baseline === null || baseline === undefined || now === null || now === undefined) return 'n/a';
+  if (baseline === 0) return now === 0 ? 'No change' : 'from 0';
   const pct = changePercent(baseline, now) as number;
   if (pct === 0) return 'No change';
   const shown = Math.abs(pct) >= 10 ? Math.round(Math.abs(pct)).toString() : Math.abs(pct).toFixed(1).replace(/\.0$/, '');
@@ -57,13 +66,30 @@ export function formatDurationShort(seconds: number | null | undefined): string 
   return `${s}s`;
 }
 
+/**
+ * A limit in bytes as the thresholds are written: binary when it is a round number of GiB or
+ * MiB (1.5 GiB, 64 MiB), decimal otherwise (3.8 GB), so a page never calls 1 GiB "1.1GB".
+ */
+export function formatLimitBytes(n: number): string {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+  ] as const) {
+    const q = n / size;
+    if (q >= 1 && Math.abs(q * 10 - Math.round(q * 10)) < 1e-9) {
+      return `${Number(q.toFixed(1))}${unit}`;
+    }
+  }
+  return formatBytes(n);
+}
+
 /** A value in a threshold's unit, for "Current" and "limit" texts. */
 export function formatThresholdValue(value: number, unit: string): string {
   switch (unit) {
     case 'cores':
       return `${formatPercent(value * 100)} of a core`;
     case 'bytes':
-      return formatBytes(value);
+      return formatLimitBytes(value);
     case 'ratio':
       return `×${value >= 10 ? Math.round(value) : value.toFixed(2).replace(/\.?0+$/, '')}`;
     default:

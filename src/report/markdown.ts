@@ -2,9 +2,11 @@
 // health indicators, recent activity, detailed breakdowns, anomalies with recommendations,
 // the JSON summary and conclusions. With a baseline the tables gain Baseline / Now / Change.
 import path from 'node:path';
-import { THRESHOLDS, type Severity } from '../monitoring/thresholds.js';
+import type { Severity } from '../monitoring/thresholds.js';
+import { FAILURE_TEXT } from '../sources/supervisor-error.js';
 import { cell, formatBytes, formatChange, formatDurationShort, formatPercent } from './format.js';
 import type { AuditReport, ComparisonRow, ServiceFigure, Status } from './model.js';
+import { serviceId } from './service-id.js';
 import { summarize } from './summary.js';
 
 const OK = '✅';
@@ -18,10 +20,6 @@ const STATUS_TEXT: Record<Status, string> = {
   critical: `${BAD} **CRITICAL**`,
 };
 
-function serviceId(s: { group: string; name: string }): string {
-  return s.group === s.name ? s.name : `${s.group}:${s.name}`;
-}
-
 function table(header: string[], rows: string[][]): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
 }
@@ -33,7 +31,7 @@ function fmtRow(row: ComparisonRow, v: number | null): string {
 }
 
 function changeText(row: ComparisonRow): string {
-  const c = formatChange(row.baseline, row.now);
+  const c = formatChange(row.baseline, row.now, row.presence);
   return /reduction/.test(c) ? `**${c}**` : c;
 }
 
@@ -91,9 +89,10 @@ function servicesSection(r: AuditReport): string[] {
     const body = ids.map((id) => {
       const cpu = rows.find((x) => x.component === id && x.unit === 'percent') as ComparisonRow;
       const mem = rows.find((x) => x.component === id && x.unit === 'bytes') as ComparisonRow;
-      const s = r.services.find((x) => `${x.group}:${x.name}` === id);
-      return [`**${s ? serviceId(s) : id}**`, s?.state ?? 'absent', fmtRow(cpu, cpu.baseline), fmtRow(cpu, cpu.now), changeText(cpu), fmtRow(mem, mem.baseline), fmtRow(mem, mem.now), changeText(mem)];
+      const s = r.services.find((x) => serviceId(x) === id);
+      return [`**${id}**`, s?.state ?? 'absent', fmtRow(cpu, cpu.baseline), fmtRow(cpu, cpu.now), changeText(cpu), fmtRow(mem, mem.baseline), fmtRow(mem, mem.now), changeText(mem)];
     });
+    if (r.baseline.growth_note) out.push(`Growth: ${r.baseline.growth_note}.`, '');
     out.push(...table(['Service', 'State', 'CPU baseline', 'CPU now', 'CPU change', 'Memory baseline', 'Memory now', 'Memory change'], body), '');
     const key: string[] = [];
     for (const id of ids) {
@@ -102,23 +101,22 @@ function servicesSection(r: AuditReport): string[] {
       // Changes worth a line: at least a fifth, and at least one point of a core.
       if (Math.abs(cpu.change_percent) < 20 || Math.abs(cpu.now - cpu.baseline) < 1) continue;
       const better = cpu.now < cpu.baseline;
-      const s = r.services.find((x) => `${x.group}:${x.name}` === id);
-      key.push(`- ${better ? OK : WARN} **${s ? serviceId(s) : id}**: ${formatPercent(cpu.baseline)} → ${formatPercent(cpu.now)} CPU (${better ? `**${formatChange(cpu.baseline, cpu.now).replace('reduction', 'improvement')}**` : `${formatChange(cpu.baseline, cpu.now)}, increased activity`})`);
+      key.push(`- ${better ? OK : WARN} **${id}**: ${formatPercent(cpu.baseline)} → ${formatPercent(cpu.now)} CPU (${better ? `**${formatChange(cpu.baseline, cpu.now).replace('reduction', 'improvement')}**` : `${formatChange(cpu.baseline, cpu.now)}, increased activity`})`);
     }
     if (key.length > 0) out.push('**Key Changes**:', ...key, '');
     return out;
   }
   const body = r.services.map((s) => [
-    `**${s.name}**`,
-    s.group,
+    `**${serviceId(s)}**`,
     s.state,
+    s.restarts_in_sample === null ? 'n/a' : String(s.restarts_in_sample),
     formatPercent(s.cpu_percent),
     formatBytes(s.memory_bytes),
     s.processes === null ? 'n/a' : String(s.processes),
     formatDurationShort(s.uptime_seconds),
     formatBytes(s.log_bytes),
   ]);
-  return [...out, ...table(['Service', 'Group', 'State', 'CPU', 'Memory', 'Processes', 'Uptime', 'Logs'], body), ''];
+  return [...out, ...table(['Service', 'State', 'Restarts in sample', 'CPU', 'Memory', 'Processes', 'Uptime', 'Logs'], body), ''];
 }
 
 /** "42 established, 11 time_wait": the non-zero states, largest first. */
@@ -136,8 +134,23 @@ function healthSection(r: AuditReport): string[] {
   }
   if (r.health.probes.length === 0) rows.push(['**Web Interface**', '— Not configured', 'no `probes` in the config']);
   const { services_running: running, services_total: total, up } = r.supervisor;
-  const svcStatus = !up ? `${BAD} supervisord down` : running === total ? `${OK} All Running` : `${WARN} ${total - running} not running`;
-  rows.push(['**Supervisor Services**', svcStatus, up ? `${running}/${total} services active` : `no answer from ${r.supervisor.url ?? 'supervisord'}`]);
+  const restarted = r.services.filter((s) => (s.restarts_in_sample ?? 0) > 0);
+  const failure = r.supervisor.failure;
+  const svcStatus = !up
+    ? `${BAD} supervisord ${failure === null ? 'not read' : failure}`
+    : running < total
+      ? `${WARN} ${total - running} not running`
+      : restarted.length > 0
+        ? `${WARN} ${restarted.length} restarted during the sample`
+        : `${OK} All Running`;
+  const restartText = restarted.map((s) => `${serviceId(s)} ×${s.restarts_in_sample}`).join(', ');
+  rows.push([
+    '**Supervisor Services**',
+    svcStatus,
+    up
+      ? `${running}/${total} services active${restarted.length > 0 ? `; restarted during the sample: ${restartText}` : ''}`
+      : `${r.supervisor.url ?? 'supervisord'}: ${failure === null ? 'no answer' : FAILURE_TEXT[failure]}`,
+  ]);
   const dbs = r.storage.databases;
   const bad = dbs.filter((d) => d.ok === false);
   rows.push([
@@ -231,7 +244,7 @@ function anomaliesSection(r: AuditReport): string[] {
   r.anomalies.forEach((a, i) => {
     const icon = a.severity === 'critical' ? BAD : a.severity === 'warning' ? WARN : 'ℹ️';
     out.push(
-      `### ${i + 1}. ${icon} ${THRESHOLDS[a.threshold].summary.toUpperCase()}: ${a.subject}`,
+      `### ${i + 1}. ${icon} ${a.title}`,
       `- **Severity**: ${a.severity} (alert \`${a.alert}\`)`,
       `- **Current**: ${a.current}`,
       `- **Analysis**: ${a.analysis}`,
@@ -257,10 +270,9 @@ function conclusions(r: AuditReport): string[] {
   const seen = new Set<string>();
   const when: Record<Severity, string> = { critical: 'Immediate', warning: 'Short-term', info: 'Long-term' };
   for (const a of r.anomalies) {
-    if (seen.has(a.threshold)) continue;
-    seen.add(a.threshold);
-    const subjects = r.anomalies.filter((x) => x.threshold === a.threshold).map((x) => x.subject);
-    recs.push(`${recs.length + 1}. **${when[a.severity]}** (${subjects.join(', ')}): ${a.recommendation}`);
+    if (seen.has(a.recommendation)) continue;
+    seen.add(a.recommendation);
+    recs.push(`${recs.length + 1}. **${when[a.severity]}** (${a.subject}): ${a.recommendation}`);
   }
   if (recs.length > 0) out.push('### RECOMMENDATIONS', ...recs, '');
   const serious = count('critical') + count('warning');
@@ -281,7 +293,12 @@ export function renderMarkdown(r: AuditReport): string {
     `**Date**: ${date}  `,
     `**Host**: ${r.hostname}  `,
     `**Audit Type**: ${r.baseline ? 'Comparison with baseline' : 'Live audit'} (hostaudit-exporter ${r.exporter_version}, CPU sampled over ${r.sample_seconds}s)  `,
-    ...(r.baseline ? [`**Baseline**: ${r.baseline.file}${r.baseline.generated_at ? ` (${r.baseline.generated_at})` : ''}  `] : []),
+    ...(r.baseline
+      ? [
+          `**Baseline**: ${r.baseline.file}${r.baseline.generated_at ? ` (${r.baseline.generated_at}, ${formatDurationShort(r.baseline.age_seconds)} earlier)` : ''}  `,
+          ...(r.baseline.growth_note ? [`**Growth**: ${r.baseline.growth_note}  `] : []),
+        ]
+      : []),
     `**Current Status**: ${STATUS_TEXT[r.status]}`,
     '',
     '---',

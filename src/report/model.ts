@@ -4,6 +4,7 @@
 // audit's own JSON summary, and are a public interface once a baseline file holds them:
 // add fields freely, rename none.
 import type { Severity, ThresholdKey } from '../monitoring/thresholds.js';
+import type { SupervisorFailure } from '../sources/supervisor-error.js';
 
 export const REPORT_SCHEMA = 'hostaudit-audit/1';
 
@@ -42,6 +43,10 @@ export interface ServiceFigure {
   uptime_seconds: number | null;
   log_bytes: number | null;
   tcp_connections: number | null;
+  /** supervisord's description ("pid 123", "Exited too quickly (process log may have details)"). */
+  description: string;
+  /** Starts seen while sampling (the collector's reads and its background poll); null when supervisord was not read at the sample's start. */
+  restarts_in_sample: number | null;
 }
 
 export interface ProbeFigure {
@@ -65,6 +70,8 @@ export interface Anomaly {
   severity: Severity;
   /** What it is about: "kalshi:kalshi_account_sync", "logs", a probe, a path. */
   subject: string;
+  /** One line naming what and where, from this host's figures: "High CPU: worker_02". */
+  title: string;
   /** The measured value, in the threshold's unit (cores, bytes, …). */
   value: number;
   limit: number;
@@ -82,6 +89,8 @@ export interface ComparisonRow {
   now: number | null;
   /** (now − baseline) / baseline × 100; null when either side is missing or the baseline is 0. */
   change_percent: number | null;
+  /** Whether the row's service, path or database is in both reports, only in this one (new) or only in the baseline (gone). */
+  presence: 'both' | 'new' | 'gone';
 }
 
 export interface AuditReport {
@@ -106,6 +115,10 @@ export interface AuditReport {
     version: string | null;
     services_total: number;
     services_running: number;
+    /** Why supervisord could not be read; null when it answered. */
+    failure: SupervisorFailure | null;
+    /** The error as logged (credentials never in it). */
+    error: string | null;
   };
   services: ServiceFigure[];
   processes: {
@@ -132,5 +145,14 @@ export interface AuditReport {
   anomalies: Anomaly[];
   collectors: Array<{ collector: string; success: boolean }>;
   /** Present with --baseline. */
-  baseline?: { file: string; generated_at: string | null; rows: ComparisonRow[] };
+  baseline?: {
+    file: string;
+    generated_at: string | null;
+    /** Seconds between the baseline and this report; null when the baseline has no time. */
+    age_seconds: number | null;
+    /** Whether growth was extrapolated from the baseline, and why not when it was not. */
+    growth_extrapolated: boolean;
+    growth_note: string | null;
+    rows: ComparisonRow[];
+  };
 }

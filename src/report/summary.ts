@@ -3,6 +3,7 @@
 // markdown report and included in --format=json as `summary`.
 import { formatBytes, formatChange, formatPercent, formatThresholdValue } from './format.js';
 import type { AuditReport } from './model.js';
+import { serviceId } from './service-id.js';
 import { THRESHOLDS } from '../monitoring/thresholds.js';
 
 export function summarize(r: AuditReport): Record<string, unknown> {
@@ -10,10 +11,11 @@ export function summarize(r: AuditReport): Record<string, unknown> {
   for (const p of r.storage.paths) storage[p.name] = formatBytes(p.bytes);
   if (r.storage.databases.length > 0) storage.databases = formatBytes(r.storage.databases_bytes);
 
-  const services: Record<string, { state: string; cpu: string; memory: string }> = {};
+  const services: Record<string, { state: string; restarts_in_sample: number | null; cpu: string; memory: string }> = {};
   for (const s of r.services) {
-    services[s.group === s.name ? s.name : `${s.group}:${s.name}`] = {
+    services[serviceId(s)] = {
       state: s.state,
+      restarts_in_sample: s.restarts_in_sample,
       cpu: formatPercent(s.cpu_percent),
       memory: formatBytes(s.memory_bytes),
     };
@@ -43,7 +45,7 @@ export function summarize(r: AuditReport): Record<string, unknown> {
     services,
     system_health: {
       services_running: `${r.supervisor.services_running}/${r.supervisor.services_total}`,
-      supervisor: r.supervisor.up ? 'up' : 'down',
+      supervisor: r.supervisor.up ? 'up' : `down_${r.supervisor.failure ?? 'unknown'}`,
       web_interface: probes.length === 0 ? 'not_configured' : failing === 0 ? 'healthy' : `${failing}_of_${probes.length}_failing`,
       database_files: dbs.length === 0 ? 'none' : dbOk === dbs.length ? `${dbs.length}_ok` : `${dbOk}_of_${dbs.length}_ok`,
       network_connections: r.host.network_connections,
@@ -57,7 +59,7 @@ export function summarize(r: AuditReport): Record<string, unknown> {
     for (const row of r.baseline.rows) {
       if (row.section !== 'storage' && row.section !== 'processes') continue;
       const f = row.unit === 'bytes' ? formatBytes : row.unit === 'percent' ? formatPercent : (n: number | null) => (n === null ? 'n/a' : String(n));
-      changes[row.component] = { before: f(row.baseline), after: f(row.now), change: formatChange(row.baseline, row.now) };
+      changes[row.component] = { before: f(row.baseline), after: f(row.now), change: formatChange(row.baseline, row.now, row.presence) };
     }
     out.comparison = { baseline_generated_at: r.baseline.generated_at, changes };
   }

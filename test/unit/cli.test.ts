@@ -52,7 +52,7 @@ describe('command line', () => {
       [['--web.listen-address=9863'], /--web\.listen-address/],
       [['--web.telemetry-path=metrics'], /--web\.telemetry-path/],
       [['audit', '--sample=5'], /--sample: must be a duration/],
-      [['audit', '--format=html'], /--format: must be one of markdown, json/],
+      [['audit', '--format=pdf'], /--format: must be one of markdown, json, html/],
       [['audit', '--web.listen-address=:1'], /Unknown option/],
       [['serve'], /unexpected argument "serve"/],
       [['--config.file='], /--config\.file: must not be empty/],

@@ -3,15 +3,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { THRESHOLDS } from '../../src/monitoring/thresholds.js';
-import { hasWarningOrAbove, judge, overallStatus } from '../../src/report/anomalies.js';
+import { growthBasis, hasWarningOrAbove, judge, overallStatus } from '../../src/report/anomalies.js';
+import { FAILURE_TEXT, type SupervisorFailure } from '../../src/sources/supervisor-error.js';
 import { compare, parseBaseline } from '../../src/report/baseline.js';
+import { finishReport } from '../../src/report/finish-report.js';
+import { renderHtml } from '../../src/report/html.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { REPORT_SCHEMA, type AuditReport, type ServiceFigure } from '../../src/report/model.js';
 import { ConfigError } from '../../src/errors.js';
 
 function service(name: string, cpu: number | null, mem = 50e6, state = 'RUNNING'): ServiceFigure {
-  return { group: name, name, state, cpu_percent: cpu, memory_bytes: mem, processes: 1, uptime_seconds: 1200, log_bytes: 0, tcp_connections: 0 };
+  return { group: name, name, state, cpu_percent: cpu, memory_bytes: mem, processes: 1, uptime_seconds: 1200, log_bytes: 0, tcp_connections: 0, description: 'pid 1, uptime 0:20:00', restarts_in_sample: 0 };
 }
 
 function report(over: Partial<AuditReport> = {}): AuditReport {
@@ -36,7 +39,7 @@ function report(over: Partial<AuditReport> = {}): AuditReport {
       ],
       databases_bytes: 4.2e6,
     },
-    supervisor: { up: true, url: 'unix:///var/run/supervisor.sock', version: '4.2.5', services_total: services.length, services_running: services.filter((s) => s.state === 'RUNNING').length },
+    supervisor: { up: true, url: 'unix:///var/run/supervisor.sock', version: '4.2.5', services_total: services.length, services_running: services.filter((s) => s.state === 'RUNNING').length, failure: null, error: null },
     services,
     processes: { by_name: { python: 16 }, services_memory_bytes: services.reduce((a, s) => a + (s.memory_bytes ?? 0), 0), top_cpu: null },
     host: { memory: { total_bytes: 8e9, available_bytes: 5e9, used_bytes: 3e9 }, tcp: { established: 80, listen: 5, time_wait: 11 }, network_connections: 91 },
@@ -61,13 +64,15 @@ describe('anomalies', () => {
     assert.deepEqual(
       a.map((x) => [x.threshold, x.subject, x.severity]),
       [
-        ['serviceCpuSaturated', 'coordinator:coordinator', 'critical'],
-        ['serviceHighCpu', 'kalshi_account_sync:kalshi_account_sync', 'warning'],
+        ['serviceCpuSaturated', 'coordinator', 'critical'],
+        ['serviceHighCpu', 'kalshi_account_sync', 'warning'],
       ],
     );
     assert.equal(a[1]?.limit, THRESHOLDS.serviceHighCpu.value);
     assert.equal(a[1]?.value, 0.459);
-    assert.equal(a[1]?.recommendation, THRESHOLDS.serviceHighCpu.recommendation);
+    // Phrased from this host's names and thresholds, not the original audit's words.
+    assert.match(a[1]?.recommendation ?? '', /kalshi_account_sync's CPU/);
+    assert.notEqual(a[1]?.recommendation, THRESHOLDS.serviceHighCpu.recommendation);
     assert.equal(overallStatus(a), 'critical');
     assert.equal(hasWarningOrAbove(a), true);
   });
@@ -159,13 +164,15 @@ describe('baseline', () => {
     assert.equal(get('processes', 'python processes')?.change_percent, 6.7);
     assert.equal(get('processes', 'supervisor services')?.baseline, 11);
     assert.equal(get('processes', 'supervisor services')?.now, 2);
-    assert.equal(get('services', 'main_app:main_app', 'percent')?.change_percent, 0);
-    assert.equal(get('services', 'main_app:main_app', 'bytes')?.change_percent, -67.9);
+    assert.equal(get('services', 'main_app', 'percent')?.change_percent, 0);
+    assert.equal(get('services', 'main_app', 'bytes')?.change_percent, -67.9);
     // only in this report: no baseline, no percentage
-    assert.equal(get('services', 'kalshi_api_watchdog:kalshi_api_watchdog', 'percent')?.baseline, null);
-    assert.equal(get('services', 'kalshi_api_watchdog:kalshi_api_watchdog', 'percent')?.change_percent, null);
+    assert.equal(get('services', 'kalshi_api_watchdog', 'percent')?.baseline, null);
+    assert.equal(get('services', 'kalshi_api_watchdog', 'percent')?.change_percent, null);
+    assert.equal(get('services', 'kalshi_api_watchdog', 'percent')?.presence, 'new');
+    assert.equal(get('services', 'main_app', 'percent')?.presence, 'both');
     const r = report();
-    r.baseline = { file: 'b.json', generated_at: null, rows };
+    r.baseline = { file: 'b.json', generated_at: null, age_seconds: null, growth_extrapolated: false, growth_note: null, rows };
     const md = renderMarkdown(r);
     assert.match(md, /\| \*\*system\*\* \| 3\.8GB \| 2\.1GB \| \*\*45% reduction\*\* \|/);
     assert.match(md, /\| \*\*logs\*\* \| 2\.5GB \| 479MB \| \*\*81% reduction\*\* \|/);
@@ -199,7 +206,7 @@ describe('renderers', () => {
     assert.match(md, /\| \*\*Network Connections\*\* \| ✅ Active \| 91 connections \(80 established, 11 time_wait; 5 listening sockets not counted\) \|/);
     assert.match(md, /- \*\*logs files modified \(1h\)\*\*: 22 files/);
     assert.match(md, /Total System: 2\.1GB\n├── logs: 479MB\n├── data: 404MB\n└── Other: 1\.2GB/);
-    assert.match(md, /- \*\*Recommendation\*\*: Monitor for sustained high usage/);
+    assert.match(md, /- \*\*Recommendation\*\*: Watch kalshi_account_sync's CPU on the dashboard/);
     assert.match(md, /\*\*Current Status\*\*: ⚠️ \*\*WARNING\*\*/);
     const summary = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(md)?.[1] ?? 'null') as { audit: { system_health: Record<string, unknown> } };
     assert.deepEqual(summary.audit.system_health, {
@@ -218,5 +225,80 @@ describe('renderers', () => {
     assert.equal(base.storage?.paths?.length, 3);
     const rows = compare(report(), base);
     assert.ok(rows.every((r) => r.change_percent === null || r.change_percent === 0));
+  });
+});
+
+describe('what happened during the sample', () => {
+  const svc = (name: string, restarts: number | null, uptime: number | null, state = 'RUNNING'): ServiceFigure => ({
+    ...service(name, 1),
+    state,
+    restarts_in_sample: restarts,
+    uptime_seconds: uptime,
+  });
+
+  it('judges restarts: at or above the flapping threshold a warning, fewer an observation, a short uptime an observation', () => {
+    const a = judge(report({ services: [svc('loop', 3, 1), svc('once', 1, 2), svc('fresh', 0, 2), svc('steady', 0, 600), svc('unknown', null, 600)] }));
+    assert.deepEqual(
+      a.map((x) => [x.threshold, x.subject, x.severity, x.title]),
+      [
+        ['serviceFlapping', 'loop', 'warning', 'Service loop is flapping'],
+        ['serviceFlapping', 'once', 'info', 'Service once restarted during the sample'],
+        ['serviceFlapping', 'fresh', 'info', 'Service fresh started during the sample'],
+      ],
+    );
+    assert.match(a[0]?.current ?? '', /^restarted 3 times during the 5s sample/);
+    assert.equal(overallStatus(a), 'warning');
+  });
+
+  it('names the supervisord failure and gives its remedy, not a generic one', () => {
+    const cases: Array<[SupervisorFailure, RegExp]> = [
+      ['auth', /password_file/],
+      ['permission', /chmod=0770/],
+      ['unreachable', /is running/],
+      ['timeout', /busy or blocked/],
+      ['protocol', /not with supervisord's XML-RPC/],
+    ];
+    for (const [failure, remedy] of cases) {
+      const r = report({ services: [] });
+      r.supervisor = { ...r.supervisor, up: false, failure, error: 'x' };
+      const down = judge(r).find((x) => x.threshold === 'supervisorDown');
+      assert.equal(down?.title, `supervisord could not be read: ${failure}`);
+      assert.match(down?.current ?? '', new RegExp(FAILURE_TEXT[failure].replace(/[()]/g, '\\$&')));
+      assert.match(down?.recommendation ?? '', remedy);
+    }
+  });
+
+  it('extrapolates growth only from a baseline at least an hour old, and says why not', () => {
+    const young = growthBasis(report(), { generated_at: '2025-07-28T11:59:46.000Z' });
+    assert.equal(young.extrapolate, false);
+    assert.match(young.note ?? '', /the baseline is 14s old.*at least 1h old/);
+    assert.equal(growthBasis(report(), { generated_at: '2025-07-28T10:59:00.000Z' }).extrapolate, true);
+    assert.match(growthBasis(report(), {}).note ?? '', /no generated_at/);
+    const base = parseBaseline({ schema: REPORT_SCHEMA, generated_at: '2025-07-28T11:59:46.000Z', storage: { paths: [{ name: 'logs', bytes: 1 }] } }, 'b.json');
+    assert.equal(judge(report(), base).some((x) => x.threshold === 'logsGrowth'), false);
+  });
+});
+
+describe('HTML renderer', () => {
+  it('shows the baseline changes with new, gone and from 0, and why growth was not extrapolated', () => {
+    const base = parseBaseline(
+      {
+        schema: REPORT_SCHEMA,
+        generated_at: '2025-07-28T11:59:46.000Z',
+        services: [
+          { group: 'main_app', name: 'main_app', cpu_percent: 0, memory_bytes: 156e6 },
+          { group: 'retired', name: 'retired', cpu_percent: 1, memory_bytes: 1e6 },
+        ],
+      },
+      'b.json',
+    );
+    const r = finishReport(report(), { file: 'b.json', doc: base });
+    const html = renderHtml(r);
+    const section = html.slice(html.indexOf('<section id="baseline">'));
+    assert.match(section, /Growth not extrapolated: the baseline is 14s old/);
+    assert.match(section, /<td class="name">main_app CPU<\/td><td class="num">0\.0%<\/td><td class="num">7\.2%<\/td><td class="num[^"]*">from 0<\/td>/);
+    assert.match(section, /<td class="name">retired CPU<\/td><td class="num">1\.0%<\/td><td class="num">n\/a<\/td><td class="num[^"]*">gone<\/td>/);
+    assert.match(section, /<td class="name">kalshi_api_watchdog CPU<\/td><td class="num">n\/a<\/td><td class="num">0\.5%<\/td><td class="num[^"]*">new<\/td>/);
+    assert.match(html, /<header class="healthy" id="status">/);
   });
 });
