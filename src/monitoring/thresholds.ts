@@ -214,3 +214,6 @@ export const EXPORTER_JOB_SELECTOR = 'job="hostaudit"';
 
 /** Path names the path alerts watch (the `name` of a `paths` entry). */
 export const PATH_NAMES = { logs: 'logs', data: 'data', system: 'system' } as const;
+
+/** A complete set of thresholds: the built-in ones above, or those with a config's overrides applied. */
+export type ThresholdSet = { readonly [K in ThresholdKey]: Threshold };

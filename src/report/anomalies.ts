@@ -4,7 +4,8 @@
 // A one-shot audit sees one moment, so "for" durations are not waited for, and the growth
 // predictions need an earlier report (--baseline) to measure a rate. Flapping (restarts
 // within 15 minutes) needs a history a single run does not have and is left to the alert.
-import { PATH_NAMES, THRESHOLDS, type Severity, type ThresholdKey } from '../monitoring/thresholds.js';
+import { PATH_NAMES, THRESHOLDS as BUILTIN_THRESHOLDS, type Severity, type Threshold, type ThresholdKey } from '../monitoring/thresholds.js';
+import { hostThresholds, noTuning, serviceThresholds, type Tuning } from '../monitoring/tuning.js';
 import { formatBytes, formatDurationShort, formatPercent, formatThresholdValue } from './format.js';
 import type { Anomaly, AuditReport, Status } from './model.js';
 
@@ -12,8 +13,7 @@ const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical:
 const DOWN_STATES = new Set(['FATAL', 'BACKOFF', 'EXITED']);
 const DAY = 86400;
 
-function anomaly(key: ThresholdKey, subject: string, value: number, current: string): Anomaly {
-  const t = THRESHOLDS[key];
+function thresholdAnomaly(t: Threshold, key: ThresholdKey, subject: string, value: number, current: string): Anomaly {
   return {
     threshold: key,
     alert: t.alert,
@@ -34,7 +34,11 @@ function secondsSinceBaseline(report: AuditReport, baseline: Partial<AuditReport
   return Number.isFinite(dt) && dt > 0 ? dt : undefined;
 }
 
-export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Anomaly[] {
+/** Judges with the config's `thresholds:` (tuning): the same numbers the generated rules use. */
+export function judge(report: AuditReport, baseline?: Partial<AuditReport>, tuning: Tuning = noTuning()): Anomaly[] {
+  const THRESHOLDS = hostThresholds(tuning);
+  const anomaly = (key: ThresholdKey, subject: string, value: number, current: string, t: Threshold = THRESHOLDS[key]): Anomaly =>
+    thresholdAnomaly(t, key, subject, value, current);
   const out: Anomaly[] = [];
   const baseServices = new Map((baseline?.services ?? []).map((s) => [`${s.group}:${s.name}`, s]));
 
@@ -48,8 +52,9 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Ano
     const cores = Math.round(s.cpu_percent * 10) / 1000; // percent has one decimal: keep cores exact
     const was = baseServices.get(id)?.cpu_percent;
     const current = `${formatPercent(s.cpu_percent)} of a core${typeof was === 'number' ? ` (${formatPercent(was)} in the baseline)` : ''}`;
-    if (cores > THRESHOLDS.serviceCpuSaturated.value) out.push(anomaly('serviceCpuSaturated', id, cores, current));
-    else if (cores > THRESHOLDS.serviceHighCpu.value) out.push(anomaly('serviceHighCpu', id, cores, current));
+    const own = serviceThresholds(tuning, s.group, s.name);
+    if (cores > own.serviceCpuSaturated.value) out.push(anomaly('serviceCpuSaturated', id, cores, current, own.serviceCpuSaturated));
+    else if (cores > own.serviceHighCpu.value) out.push(anomaly('serviceHighCpu', id, cores, current, own.serviceHighCpu));
   }
   const mem = report.processes.services_memory_bytes;
   if (mem > THRESHOLDS.serviceMemoryHigh.value) {
@@ -107,7 +112,7 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Ano
     if (!c.success) out.push(anomaly('collectorFailing', c.collector, 0, `collector ${c.collector} failed (the exporter's log says why)`));
   }
 
-  const order = Object.keys(THRESHOLDS);
+  const order = Object.keys(BUILTIN_THRESHOLDS);
   return out.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.indexOf(a.threshold) - order.indexOf(b.threshold),
   );

@@ -91,7 +91,7 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
       version: exporterVersion(),
       sampleSeconds: opts.sampleMs / 1000,
     });
-    report.anomalies = judge(report, baseline);
+    report.anomalies = judge(report, baseline, config.thresholds);
     report.status = overallStatus(report.anomalies);
     if (baseline && opts.baselineFile !== undefined) {
       report.baseline = { file: opts.baselineFile, generated_at: baseline.generated_at ?? null, rows: compare(report, baseline) };

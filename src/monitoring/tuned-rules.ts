@@ -1,0 +1,52 @@
+// The alert rules with a config's thresholds. A per-service override becomes a rule of its own,
+// limited to that service (`and on ... hostaudit_service_info{...}`), and the default rule of
+// the same alert leaves the overridden services out (`unless on ...`), so each service is
+// judged by exactly one threshold. Works for any service alert of alert-rules.ts: one whose
+// labels include group and name.
+import { alertDefinitions, alertRule, type AlertDefinition, type AlertRule, type RuleFile } from './alert-rules.js';
+import { THRESHOLDS, type ThresholdSet } from './thresholds.js';
+import { applyOverrides, hostThresholds, runbookLink, type ServiceTuning, type Tuning } from './tuning.js';
+
+const MATCH = 'on (job, instance, group, name)';
+
+export function isServiceAlert(def: Pick<AlertDefinition, 'labels'>): boolean {
+  return def.labels.includes('group') && def.labels.includes('name');
+}
+
+/** The service's hostaudit_service_info series: the set a per-service rule is limited to. */
+function serviceSelector(s: ServiceTuning): string {
+  const name = `name=${JSON.stringify(s.name)}`;
+  return `hostaudit_service_info{${s.group !== undefined ? `group=${JSON.stringify(s.group)}, ` : ''}${name}}`;
+}
+
+/** "; tuned: 0.7 for 20m" when T differs from the built-in threshold, so the summary does not claim the default. */
+function tunedSummary(rule: AlertRule, T: ThresholdSet, def: AlertDefinition, who?: string): AlertRule {
+  const t = T[def.key];
+  const builtin = THRESHOLDS[def.key];
+  if (t.value === builtin.value && t.for === builtin.for && who === undefined) return rule;
+  const what = [t.value !== builtin.value ? `limit ${t.value}` : '', t.for !== builtin.for ? `for ${t.for}` : ''].filter(Boolean).join(', ');
+  const summary = `${rule.annotations.summary} (tuned${who ? ` for ${who}` : ''}${what ? `: ${what}` : ''})`;
+  return { ...rule, annotations: { ...rule.annotations, summary } };
+}
+
+export function tunedRuleFile(tuning: Tuning): RuleFile {
+  const T = hostThresholds(tuning);
+  const link = (alert: string): string => runbookLink(tuning, alert);
+  const rules: AlertRule[] = [];
+  for (const def of alertDefinitions(T)) {
+    const base = tunedSummary(alertRule(def, T, link), T, def);
+    const special = isServiceAlert(def) ? tuning.services.filter((s) => s.overrides[def.key] !== undefined) : [];
+    if (special.length === 0) {
+      rules.push(base);
+      continue;
+    }
+    rules.push({ ...base, expr: `(${def.expr}) unless ${MATCH} (${special.map(serviceSelector).join(' or ')})` });
+    for (const s of special) {
+      const Ts = applyOverrides(T, s.overrides);
+      const sdef = alertDefinitions(Ts).find((d) => d.key === def.key) as AlertDefinition;
+      const rule = tunedSummary(alertRule(sdef, Ts, link), Ts, sdef, s.service);
+      rules.push({ ...rule, expr: `(${sdef.expr}) and ${MATCH} ${serviceSelector(s)}` });
+    }
+  }
+  return { groups: [{ name: 'hostaudit', rules }] };
+}
