@@ -3,8 +3,8 @@
 // the same alert leaves the overridden services out (`unless on ...`), so each service is
 // judged by exactly one threshold. Works for any service alert of alert-rules.ts: one whose
 // labels include group and name.
-import { alertDefinitions, alertRule, type AlertDefinition, type AlertRule, type RuleFile } from './alert-rules.js';
-import { THRESHOLDS, type ThresholdSet } from './thresholds.js';
+import { alertDefinitions, alertRule, formatBytes, type AlertDefinition, type AlertRule, type RuleFile } from './alert-rules.js';
+import { THRESHOLDS, type Threshold, type ThresholdSet } from './thresholds.js';
 import { applyOverrides, hostThresholds, runbookLink, type ServiceTuning, type Tuning } from './tuning.js';
 
 const MATCH = 'on (job, instance, group, name)';
@@ -24,9 +24,15 @@ function tunedSummary(rule: AlertRule, T: ThresholdSet, def: AlertDefinition, wh
   const t = T[def.key];
   const builtin = THRESHOLDS[def.key];
   if (t.value === builtin.value && t.for === builtin.for && who === undefined) return rule;
-  const what = [t.value !== builtin.value ? `limit ${t.value}` : '', t.for !== builtin.for ? `for ${t.for}` : ''].filter(Boolean).join(', ');
+  const what = [t.value !== builtin.value ? `limit ${limit(t)}` : '', t.for !== builtin.for ? `for ${t.for}` : ''].filter(Boolean).join(', ');
   const summary = `${rule.annotations.summary} (tuned${who ? ` for ${who}` : ''}${what ? `: ${what}` : ''})`;
   return { ...rule, annotations: { ...rule.annotations, summary } };
+}
+
+function limit(t: Threshold): string {
+  if (t.unit === 'cores') return `${Math.round(t.value * 1000) / 10}% of a core`;
+  if (t.unit === 'bytes') return formatBytes(t.value);
+  return String(t.value);
 }
 
 export function tunedRuleFile(tuning: Tuning): RuleFile {
