@@ -232,7 +232,7 @@ export async function discover(supervisor: SupervisorConfig): Promise<Discovery>
     for (const f of p.logFiles) {
       const d = path.dirname(f);
       const e = dirs.get(d) ?? { logs: true, who: [] };
-      e.who.push(p.name);
+      if (!e.who.includes(p.name)) e.who.push(p.name);
       dirs.set(d, e);
     }
   }
