@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
-import { Exporter } from './helpers/exporter.js';
+import { Exporter, runCli } from './helpers/exporter.js';
 import { find, value, type ParsedSample } from './helpers/metrics.js';
 import { sleep } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
@@ -137,6 +137,19 @@ describe('--no-collector.NAME', () => {
       assert.doesNotMatch(e.output, /collectors=[^ ]*host/);
     } finally {
       await e.cleanup();
+    }
+  });
+
+  it('applies to audit too', async () => {
+    const dir = makeTmpDir('hostaudit-nocollector-');
+    try {
+      const file = path.join(dir, 'hostaudit.yml');
+      writeFileSync(file, stringify({ critical_files: ['/etc/hostname'] }));
+      const r = await runCli(['audit', `--config.file=${file}`, '--format=json', '--sample=1s', '--no-collector.host', '--no-collector.supervisor'], { cwd: dir });
+      const report = JSON.parse(r.stdout) as { collectors: Array<{ collector: string }> };
+      assert.deepEqual(report.collectors.map((c) => c.collector).sort(), ['files']);
+    } finally {
+      removeTmpDir(dir);
     }
   });
 });
