@@ -80,10 +80,16 @@ describe('init', () => {
     const e = await Exporter.start({ args: [`--config.file=${configFile}`] });
     try {
       let s: ParsedSample[] = [];
-      // The first path scan runs in the background: wait until it has served its figures.
+      // The first path scan runs in the background, and a loaded machine may miss a probe's
+      // 2 s: wait until every figure is in.
       for (let i = 0; i < 150; i++) {
         s = await e.scrape();
-        if (value(s, 'hostaudit_path_bytes', { name: 'worker' }) !== undefined && value(s, 'hostaudit_path_bytes', { name: 'logs' }) !== undefined) break;
+        const ready =
+          value(s, 'hostaudit_path_bytes', { name: 'worker' }) !== undefined &&
+          value(s, 'hostaudit_path_bytes', { name: 'logs' }) !== undefined &&
+          value(s, 'hostaudit_probe_success', { probe: 'web' }) === 1 &&
+          value(s, 'hostaudit_sqlite_ok', { database: 'orders' }) === 1;
+        if (ready) break;
         await sleep(200);
       }
       assert.ok((value(s, 'hostaudit_path_bytes', { name: 'logs' }) ?? 0) > 0, 'the log directory is measured');

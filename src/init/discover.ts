@@ -48,7 +48,7 @@ const SQLITE_NAME = /\.(db|sqlite|sqlite3|db3)$/i;
 const SQLITE_MAGIC = 'SQLite format 3\0';
 const CONFIG_NAME = /\.(ya?ml|json|toml|ini|conf|cfg|env)$/i;
 const MAX_COMMAND_TOKENS = 256;
-const PROBE_TIMEOUT_MS = 2000;
+const PROBE_TIMEOUT_MS = 5000;
 const PROBE_PATHS = ['/health', '/healthz', '/'];
 
 function str(v: XmlRpcValue | undefined): string | undefined {
