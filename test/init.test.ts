@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { assertOneLineError } from './helpers/assert-cli.js';
 import { Exporter, ROOT, runCli } from './helpers/exporter.js';
 import { value, type ParsedSample } from './helpers/metrics.js';
@@ -38,6 +38,7 @@ describe('init', () => {
         { name: 'web', command: `${PYTHON} ${WEB_APP} ${port} conf/app.yaml`, options: { directory: webDir } },
         { name: 'worker', command: programs.sleep(), options: { directory: workerDir } },
       ],
+      inet: { username: 'auditor', password: 'init-secret-pw' },
     });
     await sv.waitFor((s) => s.get('web')?.state === 'RUNNING' && s.get('worker')?.state === 'RUNNING');
     // The web app answers once its server thread is up.
@@ -102,6 +103,21 @@ describe('init', () => {
     } finally {
       await e.cleanup();
     }
+  });
+
+  it('reaches a supervisord that asks for credentials with those of --config.file, and writes them back', async () => {
+    const pass = path.join(dir, 'supervisor.pass');
+    writeFileSync(pass, 'init-secret-pw\n');
+    const auth = path.join(dir, 'auth.yml');
+    writeFileSync(auth, stringify({ supervisor: { username: 'auditor', password_file: pass } }));
+    const out = path.join(dir, 'with-auth.yml');
+    const r = await runCli(['init', `--config.file=${auth}`, `--supervisor.url=${sv.httpUrl}`, `--out=${out}`], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(out, 'utf8');
+    assert.doesNotMatch(text + r.stderr, /init-secret-pw/, 'the password itself is written nowhere');
+    assert.deepEqual((parse(text) as { supervisor: unknown }).supervisor, { url: sv.httpUrl, username: 'auditor', password_file: pass });
+    const check = await runCli(['--config.check', `--config.file=${out}`], { cwd: dir });
+    assert.equal(check.stdout, 'config OK\n', check.stderr);
   });
 
   it('refuses to overwrite --out', async () => {

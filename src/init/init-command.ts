@@ -24,7 +24,8 @@ export async function runInitCommand(opts: InitOptions, config: Config, log: Log
     if (!(err instanceof SourceError)) throw err;
     throw new UsageError(`init: supervisord did not answer (${describeError(err).replace(/^supervisor: /, '')}); give its address with --supervisor.url=URL`);
   }
-  const text = renderConfig(found, { host: os.hostname(), date: new Date().toISOString() });
+  const auth = { ...(supervisor.username !== undefined ? { username: supervisor.username } : {}), ...(supervisor.passwordFile !== undefined ? { passwordFile: supervisor.passwordFile } : {}) };
+  const text = renderConfig(found, { host: os.hostname(), date: new Date().toISOString() }, auth);
   // What init prints must pass --config.check; a failure here is a bug, reported as one.
   parseConfig(parse(text), opts.outFile ?? '<init output>');
   if (opts.outFile === undefined) {

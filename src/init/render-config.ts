@@ -11,7 +11,13 @@ function comment(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }
 
-export function renderConfig(d: Discovery, meta: { host: string; date: string }): string {
+/** The credentials init used (from --config.file), written back so the config reaches supervisord too. */
+export interface SupervisorAuth {
+  username?: string;
+  passwordFile?: string;
+}
+
+export function renderConfig(d: Discovery, meta: { host: string; date: string }, auth: SupervisorAuth = {}): string {
   const out: string[] = [
     `# hostaudit-exporter config, written by \`hostaudit-exporter init\` on ${comment(meta.host)} at ${meta.date}.`,
     '# Read it, delete what you do not want watched, then check it:',
@@ -22,8 +28,9 @@ export function renderConfig(d: Discovery, meta: { host: string; date: string })
     ...d.programs.map((p) => `#   ${comment(`${p.group}:${p.name}`)} ${comment(p.state)}`),
     'supervisor:',
     `  url: ${q(d.supervisorUrl)}`,
-    '  # username: auditor                # when supervisord asks for one; the password in',
-    '  # password_file: /etc/hostaudit/supervisor.pass   # or HOSTAUDIT_SUPERVISOR_PASSWORD',
+    ...(auth.username !== undefined
+      ? [`  username: ${q(auth.username)}`, ...(auth.passwordFile !== undefined ? [`  password_file: ${q(auth.passwordFile)}`] : ['  # the password: HOSTAUDIT_SUPERVISOR_PASSWORD'])]
+      : ['  # username: auditor                # when supervisord asks for one; the password in', '  # password_file: /etc/hostaudit/supervisor.pass   # or HOSTAUDIT_SUPERVISOR_PASSWORD']),
     '',
   ];
   if (d.paths.length > 0) {
