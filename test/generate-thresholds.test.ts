@@ -1,6 +1,6 @@
 // `generate --config.file=F --out=DIR` with per-service overrides, judged by promtool: the default
 // rule fires for one service while an override holds for another (and a lower override fires
-// where the default would not), by name and by group:name. Without a thresholds: section the
+// where the default would not), by name and by group:name, group:name winning over name. Without a thresholds: section the
 // rules are exactly the repository's alerts/hostaudit.rules.yml.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +42,7 @@ describe('generate with per-service thresholds', () => {
           runbook_url: 'https://wiki.example.com/runbooks/{alert}',
           services: {
             kalshi_account_sync: { service_high_cpu: { value: 0.7 } },
+            worker_00: { service_high_cpu: { value: 0.6 } },
             'worker:worker_00': { service_high_cpu: { value: 0.3 } },
           },
         },
@@ -73,19 +74,20 @@ describe('generate with per-service thresholds', () => {
           input_series: [
             cpu(MAIN_APP, 0.5), info(MAIN_APP),
             cpu(SYNC, 0.5), info(SYNC),
-            cpu(WORKER, 0.35), info(WORKER),
-            cpu(OTHER_WORKER, 0.35), info(OTHER_WORKER),
+            cpu(WORKER, 0.65), info(WORKER),
+            cpu(OTHER_WORKER, 0.5), info(OTHER_WORKER),
           ],
           alert_rule_test: [
-            { eval_time: '19m', alertname: 'HostAuditServiceHighCPU', exp_alerts: [] },
+            { eval_time: '10m', alertname: 'HostAuditServiceHighCPU', exp_alerts: [] }, // before for: 15m
             {
               eval_time: '21m',
               alertname: 'HostAuditServiceHighCPU',
               exp_alerts: [
                 // main_app: 50% > the default 40%. kalshi_account_sync: 50% < its 70%, silent.
-                // worker:worker_00: 35% > its 30%; batch:worker_00 (same name, other group): 35% < 40%, silent.
+                // worker:worker_00: 65% > its 30%, once (its group:name entry wins over the
+                // name entry's 60%); batch:worker_00: 50% < the name entry's 60%, silent.
                 expected(MAIN_APP, '50%', '40%', base),
-                expected(WORKER, '35%', '30%', `${base} (tuned for worker:worker_00: limit 30% of a core)`),
+                expected(WORKER, '65%', '30%', `${base} (tuned for worker:worker_00: limit 30% of a core)`),
               ],
             },
           ],
@@ -101,10 +103,12 @@ describe('generate with per-service thresholds', () => {
   it('writes one default rule that leaves the overridden services out, and one rule per override', () => {
     const rules = (parse(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups[0]?.rules ?? [];
     const cpuRules = rules.filter((r) => r.alert === 'HostAuditServiceHighCPU').map((r) => r.expr);
-    assert.equal(cpuRules.length, 3);
-    assert.match(cpuRules[0] as string, /> 0\.4\) unless on \(job, instance, group, name\) \(hostaudit_service_info\{name="kalshi_account_sync"\} or hostaudit_service_info\{group="worker", name="worker_00"\}\)$/);
-    assert.match(cpuRules[1] as string, /> 0\.7\) and on \(job, instance, group, name\) hostaudit_service_info\{name="kalshi_account_sync"\}$/);
-    assert.match(cpuRules[2] as string, /> 0\.3\) and on \(job, instance, group, name\) hostaudit_service_info\{group="worker", name="worker_00"\}$/);
+    const MATCH = 'on \\(job, instance, group, name\\)';
+    assert.equal(cpuRules.length, 4);
+    assert.match(cpuRules[0] as string, new RegExp(`> 0\\.4\\) unless ${MATCH} \\(hostaudit_service_info\\{name="kalshi_account_sync"\\} or hostaudit_service_info\\{name="worker_00"\\} or hostaudit_service_info\\{group="worker", name="worker_00"\\}\\)$`));
+    assert.match(cpuRules[1] as string, new RegExp(`> 0\\.7\\) and ${MATCH} hostaudit_service_info\\{name="kalshi_account_sync"\\}$`));
+    assert.match(cpuRules[2] as string, new RegExp(`> 0\\.6\\) and ${MATCH} \\(hostaudit_service_info\\{name="worker_00"\\} unless ${MATCH} \\(hostaudit_service_info\\{group="worker", name="worker_00"\\}\\)\\)$`));
+    assert.match(cpuRules[3] as string, new RegExp(`> 0\\.3\\) and ${MATCH} hostaudit_service_info\\{group="worker", name="worker_00"\\}$`));
     // Alerts without overrides are the built-in ones.
     assert.equal(rules.filter((r) => r.alert === 'HostAuditServiceCPUSaturated').length, 1);
   });

@@ -5,7 +5,7 @@
 // labels include group and name.
 import { alertDefinitions, alertRule, formatBytes, type AlertDefinition, type AlertRule, type RuleFile } from './alert-rules.js';
 import { THRESHOLDS, type Threshold, type ThresholdSet } from './thresholds.js';
-import { applyOverrides, hostThresholds, runbookLink, type ServiceTuning, type Tuning } from './tuning.js';
+import { hostThresholds, layered, runbookLink, type ServiceTuning, type Tuning } from './tuning.js';
 
 const MATCH = 'on (job, instance, group, name)';
 
@@ -17,6 +17,13 @@ export function isServiceAlert(def: Pick<AlertDefinition, 'labels'>): boolean {
 function serviceSelector(s: ServiceTuning): string {
   const name = `name=${JSON.stringify(s.name)}`;
   return `hostaudit_service_info{${s.group !== undefined ? `group=${JSON.stringify(s.group)}, ` : ''}${name}}`;
+}
+
+/** A `name` entry's services, less those a `group:name` entry of the same alert takes. */
+function ownServices(s: ServiceTuning, special: readonly ServiceTuning[]): string {
+  const narrower = s.group === undefined ? special.filter((o) => o.group !== undefined && o.name === s.name) : [];
+  if (narrower.length === 0) return serviceSelector(s);
+  return `(${serviceSelector(s)} unless ${MATCH} (${narrower.map(serviceSelector).join(' or ')}))`;
 }
 
 /** "; tuned: 0.7 for 20m" when T differs from the built-in threshold, so the summary does not claim the default. */
@@ -48,10 +55,11 @@ export function tunedRuleFile(tuning: Tuning): RuleFile {
     }
     rules.push({ ...base, expr: `(${def.expr}) unless ${MATCH} (${special.map(serviceSelector).join(' or ')})` });
     for (const s of special) {
-      const Ts = applyOverrides(T, s.overrides);
+      // A group:name entry layers on the name entry of the same service, as the audit does.
+      const Ts = layered(T, s.group === undefined ? [s] : [...tuning.services.filter((o) => o.group === undefined && o.name === s.name), s]);
       const sdef = alertDefinitions(Ts).find((d) => d.key === def.key) as AlertDefinition;
       const rule = tunedSummary(alertRule(sdef, Ts, link), Ts, sdef, s.service);
-      rules.push({ ...rule, expr: `(${sdef.expr}) and ${MATCH} ${serviceSelector(s)}` });
+      rules.push({ ...rule, expr: `(${sdef.expr}) and ${MATCH} ${ownServices(s, special)}` });
     }
   }
   return { groups: [{ name: 'hostaudit', rules }] };

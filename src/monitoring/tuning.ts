@@ -56,19 +56,22 @@ export function hostThresholds(tuning: Tuning): ThresholdSet {
   return applyOverrides(THRESHOLDS, tuning.overrides);
 }
 
-/** The per-service entry that applies to a service: `group:name` before plain `name`. */
-export function serviceTuningFor(tuning: Tuning, group: string, name: string): ServiceTuning | undefined {
-  return (
-    tuning.services.find((s) => s.group === group && s.name === name) ??
-    tuning.services.find((s) => s.group === undefined && s.name === name)
-  );
+/** The per-service entries that apply to a service, least specific first: `name`, then `group:name`. */
+export function serviceTuningsFor(tuning: Tuning, group: string, name: string): ServiceTuning[] {
+  return [
+    ...tuning.services.filter((s) => s.group === undefined && s.name === name),
+    ...tuning.services.filter((s) => s.group === group && s.name === name),
+  ];
+}
+
+/** Overrides layered: the host's thresholds, then the `name` entry, then the `group:name` entry. */
+export function layered(base: ThresholdSet, entries: readonly ServiceTuning[]): ThresholdSet {
+  return entries.reduce((t, e) => applyOverrides(t, e.overrides), base);
 }
 
 /** The thresholds for one service: the host's, with that service's overrides on top. */
 export function serviceThresholds(tuning: Tuning, group: string, name: string): ThresholdSet {
-  const host = hostThresholds(tuning);
-  const s = serviceTuningFor(tuning, group, name);
-  return s ? applyOverrides(host, s.overrides) : host;
+  return layered(hostThresholds(tuning), serviceTuningsFor(tuning, group, name));
 }
 
 /** The runbook link of an alert: the config's template, else docs/runbooks.md. */
