@@ -37,7 +37,10 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   const collectors = createCollectors({ config, log }, opts.disabledCollectors);
   const runner = new ReloadingRunner(new CollectorRunner(collectors, config.collectorTimeoutMs, log));
   let reloader: Reloader | undefined;
-  const reload = (): Promise<ReloadResult> => (reloader as Reloader).reload();
+  let closing: Promise<void> | undefined;
+  // A reload asked for during shutdown would start collectors nobody stops.
+  const reload = (): Promise<ReloadResult> =>
+    closing || !reloader ? Promise.resolve({ ok: false, error: 'the exporter is shutting down' }) : reloader.reload();
   const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before, reload });
   // Bounded header size and time (a slow or oversized request cannot hold a connection), checked
   // every second rather than Node's default 30 s.
@@ -83,7 +86,6 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     basic_auth: web && web.basicAuthUsers.size > 0 ? 'on' : 'off',
   });
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       setReady(app, false);
