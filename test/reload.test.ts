@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
+import { httpsGet, makeCerts } from './helpers/certs.js';
 import { Exporter, runCli } from './helpers/exporter.js';
 import { find, value, type ParsedSample } from './helpers/metrics.js';
 import { sleep } from './helpers/supervisord.js';
@@ -120,6 +121,38 @@ describe('reload', () => {
       assert.equal((await e.get('/metrics', auth('new', 'new-pass'))).status, 200);
     } finally {
       await e.cleanup();
+    }
+  });
+});
+
+describe('reload, TLS', () => {
+  it('serves the new certificate after SIGHUP; switching TLS off is refused and the old one stays', async () => {
+    const dir = makeTmpDir('hostaudit-reload-tls-');
+    const a = makeCerts(makeTmpDir('hostaudit-certs-a-'));
+    const b = makeCerts(makeTmpDir('hostaudit-certs-b-'));
+    const web = path.join(dir, 'web.yml');
+    const tls = (c: typeof a): string => stringify({ tls_server_config: { cert_file: c.serverCert, key_file: c.serverKey } });
+    writeFileSync(web, tls(a));
+    const e = await Exporter.start({ args: [`--web.config.file=${web}`] });
+    const url = `${e.url.replace('http:', 'https:')}/-/healthy`;
+    const trusts = (ca: Buffer): Promise<boolean> => httpsGet(url, { ca }).then((r) => r.status === 200, () => false);
+    try {
+      assert.equal(await trusts(a.ca), true);
+      assert.equal(await trusts(b.ca), false);
+      writeFileSync(web, tls(b));
+      e.child.kill('SIGHUP');
+      for (let i = 0; i < 300 && !(await trusts(b.ca)); i++) await sleep(100);
+      assert.equal(await trusts(b.ca), true, 'the new certificate is served');
+      assert.equal(await trusts(a.ca), false);
+
+      writeFileSync(web, stringify({ basic_auth_users: {} }));
+      e.child.kill('SIGHUP');
+      for (let i = 0; i < 300 && !e.output.includes('reload failed'); i++) await sleep(100);
+      assert.match(e.output, /reload failed.*switching TLS on or off needs a restart/);
+      assert.equal(await trusts(b.ca), true, 'still TLS with the certificate that was good');
+    } finally {
+      await e.cleanup();
+      for (const d of [dir, a.dir, b.dir]) removeTmpDir(d);
     }
   });
 });
