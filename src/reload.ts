@@ -97,13 +97,23 @@ function checkTlsUnchanged(file: string, before: WebConfig | undefined, after: W
 export class Reloader {
   private web: WebConfig | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The reload waiting for the running one to end: later requests join it. */
+  private waiting: Promise<ReloadResult> | undefined;
   constructor(private readonly deps: ReloadDeps) {
     this.web = deps.web;
   }
 
-  /** Reloads run one at a time, in the order asked. */
+  /**
+   * Reloads run one at a time; requests that arrive while one runs share the next one, so a
+   * burst of SIGHUPs or POSTs costs at most two rebuilds of the collectors.
+   */
   reload(): Promise<ReloadResult> {
-    const next = this.queue.then(() => this.reloadNow());
+    if (this.waiting) return this.waiting;
+    const next = this.queue.then(() => {
+      this.waiting = undefined;
+      return this.reloadNow();
+    });
+    this.waiting = next;
     this.queue = next.catch(() => undefined);
     return next;
   }
