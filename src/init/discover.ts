@@ -73,7 +73,8 @@ export function joinPrograms(configInfo: XmlRpcValue, processes: SupervisorProce
       ...(str(entry.directory) !== undefined ? { directory: str(entry.directory) as string } : {}),
       state: p?.state ?? 'UNKNOWN',
       pid: p?.pid ?? 0,
-      logFiles: [...new Set(logs.filter((f): f is string => f !== undefined && path.isAbsolute(f)))],
+      // /dev/null and the like are not logs to measure.
+      logFiles: [...new Set(logs.filter((f): f is string => f !== undefined && path.isAbsolute(f) && !/^\/(dev|proc|sys)(\/|$)/.test(f)))],
     });
   }
   return out;

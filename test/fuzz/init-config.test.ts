@@ -52,10 +52,31 @@ describe('init output (fuzz)', () => {
       fc.property(xmlrpc, (v) => {
         for (const p of joinPrograms(v, [])) {
           assert.equal(typeof p.name, 'string');
-          assert.ok(p.logFiles.every((f) => f.startsWith('/')));
+          assert.ok(p.logFiles.every((f) => f.startsWith('/') && !f.startsWith('/dev/')));
         }
       }),
       fuzzParams(1000),
+    );
+  });
+});
+
+describe('init, getAllConfigInfo', () => {
+  it('takes log files from the process info and the config info, never /dev/null', () => {
+    const programs = joinPrograms(
+      [
+        { name: 'web', group: 'web', command: 'python3 app.py', directory: '/srv/web', stdout_logfile: '/srv/logs/web.log', stderr_logfile: '/dev/null' },
+        { name: 'worker_00', group: 'worker', command: 'python3 w.py' },
+        'not a struct',
+        { group: 'nameless' },
+      ],
+      [],
+    );
+    assert.deepEqual(
+      programs.map((p) => [p.group, p.name, p.directory, p.logFiles]),
+      [
+        ['web', 'web', '/srv/web', ['/srv/logs/web.log']],
+        ['worker', 'worker_00', undefined, []],
+      ],
     );
   });
 });
