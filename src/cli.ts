@@ -4,11 +4,14 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import { collectorNames } from './collectors/index.js';
 
 export interface CommonOptions {
   configFile?: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** --no-collector.NAME flags: collectors switched off (present only when one is given). */
+  disabledCollectors?: string[];
 }
 
 export interface ServeOptions extends CommonOptions {
@@ -25,10 +28,40 @@ export interface AuditOptions extends CommonOptions {
   sampleMs: number;
 }
 
-export type CliOptions = ServeOptions | AuditOptions | { command: 'help' } | { command: 'version' };
+/** --config.check: validate the config and web config, start nothing. */
+export interface CheckOptions extends CommonOptions {
+  command: 'check';
+  webConfigFile?: string;
+}
+
+export interface GenerateOptions extends CommonOptions {
+  command: 'generate';
+  outDir: string;
+}
+
+export interface InitOptions extends CommonOptions {
+  command: 'init';
+  supervisorUrl?: string;
+  outFile?: string;
+}
+
+export type CliOptions =
+  | ServeOptions
+  | AuditOptions
+  | CheckOptions
+  | GenerateOptions
+  | InitOptions
+  | { command: 'help' }
+  | { command: 'version' };
 
 export const USAGE = `usage: hostaudit-exporter [flags]            serve metrics
        hostaudit-exporter audit [flags]      write a one-shot audit report
+       hostaudit-exporter init [--supervisor.url=URL] [--out=FILE]
+                                             print a config for what supervisord runs here
+       hostaudit-exporter generate [--config.file=FILE] --out=DIR
+                                             write alert rules and dashboards with the config's thresholds
+       hostaudit-exporter --config.check [--config.file=FILE] [--web.config.file=FILE]
+                                             validate the config files, print "config OK", exit
 
 flags:
   --config.file=FILE          YAML config (default ./hostaudit.yml if present, else built-in defaults)
@@ -37,6 +70,7 @@ flags:
   --web.config.file=FILE      TLS and basic auth (exporter-toolkit web-config.yml format)
   --log.level=LEVEL           debug, info, warn or error (default info)
   --log.format=FORMAT         logfmt or json (default logfmt)
+  --no-collector.NAME         switch collector NAME off (serve and audit; NAME: ${collectorNames().join(', ')})
   --version                   print the version and exit
   --help                      print this help and exit
 
@@ -44,6 +78,13 @@ audit flags:
   --format=FORMAT             markdown, json or html (default markdown)
   --sample=DURATION           window over which CPU is measured (default 5s)
   --baseline=FILE             an earlier --format=json report to compare with
+
+init flags:
+  --supervisor.url=URL        supervisord to ask (default: the config's, else the usual sockets)
+  --out=FILE                  write the config to FILE (refused if it exists) instead of stdout
+
+generate flags:
+  --out=DIR                   writes DIR/hostaudit.rules.yml and DIR/dashboards/*.json
 `;
 
 const COMMON = {
@@ -59,6 +100,7 @@ const SERVE = {
   'web.listen-address': { type: 'string' },
   'web.telemetry-path': { type: 'string' },
   'web.config.file': { type: 'string' },
+  'config.check': { type: 'boolean' },
 } as const;
 
 const AUDIT = {
@@ -67,6 +109,37 @@ const AUDIT = {
   format: { type: 'string' },
   sample: { type: 'string' },
 } as const;
+
+const INIT = {
+  ...COMMON,
+  'supervisor.url': { type: 'string' },
+  out: { type: 'string' },
+} as const;
+
+const GENERATE = {
+  ...COMMON,
+  out: { type: 'string' },
+} as const;
+
+const SUBCOMMANDS = { audit: AUDIT, init: INIT, generate: GENERATE } as const;
+type Subcommand = keyof typeof SUBCOMMANDS;
+
+/** Takes the --no-collector.NAME flags out of argv (parseArgs knows no such family of flags). */
+function takeDisabledCollectors(args: string[]): string[] {
+  const names = collectorNames();
+  const disabled: string[] = [];
+  for (let i = args.length - 1; i >= 0; i--) {
+    const m = /^--no-collector\.(.*)$/.exec(args[i] as string);
+    if (!m) continue;
+    const name = m[1] as string;
+    if (!names.includes(name)) {
+      throw new UsageError(`--no-collector.${name}: unknown collector ${JSON.stringify(name)} (collectors: ${names.join(', ')})`);
+    }
+    disabled.unshift(name);
+    args.splice(i, 1);
+  }
+  return [...new Set(disabled)];
+}
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
@@ -82,14 +155,16 @@ function nonEmpty(flag: string, v: string | undefined): string | undefined {
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
-  const command = argv[0] === 'audit' ? 'audit' : 'serve';
-  const args = command === 'audit' ? argv.slice(1) : [...argv];
+  const sub = Object.hasOwn(SUBCOMMANDS, argv[0] ?? '') ? (argv[0] as Subcommand) : undefined;
+  const command = sub ?? 'serve';
+  const args = sub ? argv.slice(1) : [...argv];
+  const disabled = command === 'serve' || command === 'audit' ? takeDisabledCollectors(args) : [];
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
     const parsed = parseArgs({
       args: [...args],
-      options: (command === 'audit' ? AUDIT : SERVE) as Record<string, { type: 'string' | 'boolean'; short?: string }>,
+      options: (sub ? SUBCOMMANDS[sub] : SERVE) as Record<string, { type: 'string' | 'boolean'; short?: string }>,
       strict: true,
       allowPositionals: true,
     });
@@ -110,7 +185,24 @@ export function parseCli(argv: readonly string[]): CliOptions {
     configFile: nonEmpty('config.file', values['config.file'] as string | undefined),
     logLevel: oneOf('log.level', values['log.level'] as string | undefined, LOG_LEVELS, 'info'),
     logFormat: oneOf('log.format', values['log.format'] as string | undefined, LOG_FORMATS, 'logfmt'),
+    ...(disabled.length > 0 ? { disabledCollectors: disabled } : {}),
   };
+  if (command === 'init') {
+    return {
+      command,
+      ...common,
+      supervisorUrl: nonEmpty('supervisor.url', values['supervisor.url'] as string | undefined),
+      outFile: nonEmpty('out', values.out as string | undefined),
+    };
+  }
+  if (command === 'generate') {
+    const outDir = nonEmpty('out', values.out as string | undefined);
+    if (outDir === undefined) throw new UsageError('generate: --out=DIR is required (see --help)');
+    return { command, ...common, outDir };
+  }
+  if (values['config.check']) {
+    return { command: 'check', ...common, webConfigFile: nonEmpty('web.config.file', values['web.config.file'] as string | undefined) };
+  }
   if (command === 'audit') {
     const sample = (values.sample as string | undefined) ?? '5s';
     const sampleMs = parseDuration(sample);

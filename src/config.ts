@@ -6,6 +6,8 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, describeError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { parseThresholds } from './config-thresholds.js';
+import { noTuning, type Tuning } from './monitoring/tuning.js';
 
 export interface SupervisorConfig {
   /** Tried in order until one answers; one entry unless the built-in default is used. */
@@ -46,6 +48,8 @@ export interface Config {
   scanIntervalMs: number;
   /** Each collector's own deadline within a scrape. */
   collectorTimeoutMs: number;
+  /** The `thresholds:` section: alert thresholds tuned for this host (config-thresholds.ts). */
+  thresholds: Tuning;
 }
 
 export const DEFAULT_SUPERVISOR_URLS = ['unix:///var/run/supervisor.sock', 'unix:///tmp/supervisor.sock'];
@@ -66,12 +70,13 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processNames: [],
     scanIntervalMs: 60_000,
     collectorTimeoutMs: 8000,
+    thresholds: noTuning(),
   };
 }
 
 type Node = unknown;
 
-class Reader {
+export class Reader {
   constructor(
     readonly file: string,
     readonly baseDir: string,
@@ -144,6 +149,7 @@ const TOP_KEYS = [
   'process_names',
   'scan_interval',
   'collector_timeout',
+  'thresholds',
 ] as const;
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
@@ -252,6 +258,7 @@ export function parseConfig(
   if (top.collector_timeout !== undefined) {
     cfg.collectorTimeoutMs = r.positiveDuration(top.collector_timeout, 'collector_timeout');
   }
+  cfg.thresholds = parseThresholds(r, top.thresholds);
   return cfg;
 }
 

@@ -38,6 +38,10 @@ async function run(opts: CliOptions): Promise<number> {
     process.stdout.write(`hostaudit-exporter ${exporterVersion()} (node ${process.version})\n`);
     return ExitCode.ok;
   }
+  if (opts.command === 'check') {
+    const { runConfigCheck } = await import('./config-check.js');
+    return runConfigCheck(opts, loadConfig);
+  }
   const config = loadConfig(opts.configFile);
   // Whatever prints later, the password is replaced before it reaches stderr.
   registerSecret(readSupervisorPassword(config.supervisor));
@@ -47,8 +51,18 @@ async function run(opts: CliOptions): Promise<number> {
     const { runAuditCommand } = await import('./report/audit-command.js');
     return runAuditCommand(opts, config, log);
   }
+  if (opts.command === 'generate') {
+    const { runGenerateCommand } = await import('./generate-command.js');
+    return runGenerateCommand(opts, config);
+  }
+  if (opts.command === 'init') {
+    const { runInitCommand } = await import('./init/init-command.js');
+    return runInitCommand(opts, config, log);
+  }
 
-  const exporter = await startExporter(opts, config, log);
+  const exporter = await startExporter(opts, config, log, () => loadConfig(opts.configFile));
+  // SIGHUP re-reads the config files, as Prometheus and its exporters do (it would kill the process otherwise).
+  process.on('SIGHUP', () => void exporter.reload());
   return new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       log.info('shutting down', { signal });

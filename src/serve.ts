@@ -10,9 +10,10 @@ import { ServeError, describeError } from './errors.js';
 import { SelfMetrics } from './http/exposition.js';
 import { createApp, setReady } from './http/server.js';
 import { LiveAudit } from './http/audit-page.js';
-import { BasicAuth, headersMiddleware, loadWebConfig, tlsServerOptions } from './http/web-config.js';
+import { loadWebConfig, tlsServerOptions } from './http/web-config.js';
 import { parseListenAddress } from './cli.js';
 import type { Logger } from './log.js';
+import { ReloadingRunner, Reloader, WebSettings, type ReloadResult } from './reload.js';
 import { exporterVersion } from './version.js';
 
 export interface RunningExporter {
@@ -21,22 +22,29 @@ export interface RunningExporter {
   address: AddressInfo;
   /** Stops background work and the server; resolves when both have stopped. */
   close(): Promise<void>;
+  /** Reads the config and web config again (SIGHUP, POST /-/reload); keeps the old ones on an error. */
+  reload(): Promise<ReloadResult>;
 }
 
 /** Shutdown waits this long for in-flight requests before cutting connections. */
 const SHUTDOWN_GRACE_MS = 1500;
 
-export async function startExporter(opts: ServeOptions, config: Config, log: Logger): Promise<RunningExporter> {
+export async function startExporter(opts: ServeOptions, config: Config, log: Logger, readConfig: () => Config = () => config): Promise<RunningExporter> {
   const version = exporterVersion();
   // Read and checked before anything starts: a bad web config is exit 2 with nothing running.
   const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile) : undefined;
-  const before = [];
-  if (web && Object.keys(web.headers).length > 0) before.push(headersMiddleware(web.headers));
-  if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers).middleware());
-  const collectors = createCollectors({ config, log });
-  const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, log);
-  const audit = new LiveAudit(runner, config, version);
-  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before, audit });
+  const webSettings = new WebSettings(web);
+  const before = [webSettings.middleware()];
+  const collectors = createCollectors({ config, log }, opts.disabledCollectors);
+  const runner = new ReloadingRunner(new CollectorRunner(collectors, config.collectorTimeoutMs, log), config);
+  // The live /audit page reads the current runner and config, so it follows a reload.
+  const audit = new LiveAudit(runner, version);
+  let reloader: Reloader | undefined;
+  let closing: Promise<void> | undefined;
+  // A reload asked for during shutdown would start collectors nobody stops.
+  const reload = (): Promise<ReloadResult> =>
+    closing || !reloader ? Promise.resolve({ ok: false, error: 'the exporter is shutting down' }) : reloader.reload();
+  const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before, reload, audit });
   // Bounded header size and time (a slow or oversized request cannot hold a connection), checked
   // every second rather than Node's default 30 s.
   const limits: http.ServerOptions = {
@@ -59,7 +67,17 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     server.listen({ host, port }, resolve);
   });
   const address = server.address() as AddressInfo;
-  runner.start();
+  reloader = new Reloader({
+    readConfig,
+    webConfigFile: opts.webConfigFile,
+    web,
+    webSettings,
+    runner,
+    disabledCollectors: opts.disabledCollectors ?? [],
+    tlsServer: web?.tls ? (server as https.Server) : undefined,
+    log,
+  });
+  runner.current.start();
   setReady(app, true);
   log.info('listening', {
     address: `${address.address}:${address.port}`,
@@ -71,11 +89,10 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     basic_auth: web && web.basicAuthUsers.size > 0 ? 'on' : 'off',
   });
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       setReady(app, false);
-      const stopped = runner.stop();
+      const stopped = runner.current.stop();
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         t.unref();
@@ -89,5 +106,13 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     })();
     return closing;
   };
-  return { server, runner, address, close };
+  return {
+    server,
+    get runner() {
+      return runner.current;
+    },
+    address,
+    close,
+    reload,
+  };
 }

@@ -100,7 +100,7 @@ describe('audit page', () => {
       log: silentLogger,
       telemetryPath: '/metrics',
       version: '9.9.9',
-      audit: new LiveAudit(runner, config, '9.9.9', 'test-host'),
+      audit: new LiveAudit({ current: runner, config }, '9.9.9', 'test-host'),
     });
     setReady(app, true);
     runner.start();
@@ -141,7 +141,7 @@ describe('audit page', () => {
 
   it('N visits cost at most N collections when every visit finds the last one stale', async () => {
     const config = parseConfig({ supervisor: { url: sv.unixUrl } }, configFile, dir, {});
-    const stale = new LiveAudit(runner, config, '9.9.9', 'test-host', 0);
+    const stale = new LiveAudit({ current: runner, config }, '9.9.9', 'test-host', 0);
     const before = runner.collections;
     const n = 4;
     await Promise.all(Array.from({ length: n }, () => stale.page()));

@@ -17,9 +17,16 @@ export const COLLECTOR_FACTORIES: ReadonlyArray<readonly [string, CollectorFacto
   ['host', createHostCollector],
 ];
 
-export function createCollectors(deps: CollectorDeps): Collector[] {
+/** Every collector's name, for --no-collector.NAME. */
+export function collectorNames(): string[] {
+  return COLLECTOR_FACTORIES.map(([name]) => name);
+}
+
+/** The collectors the config asks for, less those switched off (--no-collector.NAME). */
+export function createCollectors(deps: CollectorDeps, disabled: readonly string[] = []): Collector[] {
   const out: Collector[] = [];
-  for (const [, factory] of COLLECTOR_FACTORIES) {
+  for (const [name, factory] of COLLECTOR_FACTORIES) {
+    if (disabled.includes(name)) continue;
     const c = factory(deps);
     if (c) out.push(c);
   }

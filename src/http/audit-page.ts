@@ -22,8 +22,8 @@ const REFRESH_SECONDS = 30;
 
 export class LiveAudit {
   constructor(
-    private readonly runner: CollectorRunner,
-    private readonly config: Config,
+    /** The runner and config in force (a reload swaps both). */
+    private readonly source: { readonly current: CollectorRunner; readonly config: Config },
     private readonly version: string,
     private readonly hostname = os.hostname(),
     private readonly freshMs = FRESH_MS,
@@ -31,16 +31,18 @@ export class LiveAudit {
 
   /** The report of the last collection (one more when it is stale), and how old that collection is. */
   async report(): Promise<{ report: AuditReport; collectedAgoSeconds: number }> {
-    const recent = this.runner.recent;
-    if (recent.ageMs() > this.freshMs) await this.runner.collect();
+    const runner = this.source.current;
+    const config = this.source.config;
+    const recent = runner.recent;
+    if (recent.ageMs() > this.freshMs) await runner.collect();
     const last = recent.last;
     if (!last) throw new Error('no collection to report from');
     const prev = recent.previous;
     const now = performance.now();
     const elapsed = prev ? (last.finishedAt - prev.finishedAt) / 1000 : 0;
-    const supervisor = this.runner.collectors.find((c) => c.name === 'supervisor');
+    const supervisor = runner.collectors.find((c) => c.name === 'supervisor');
     const report = buildReport({
-      config: this.config,
+      config,
       families: last.result.families,
       cpuBefore: prev?.result.families,
       elapsedSeconds: elapsed,
@@ -50,7 +52,7 @@ export class LiveAudit {
       sampleSeconds: Math.round(elapsed * 100) / 100,
       supervisorFailure: supervisor ? supervisorFailureOf(supervisor) : undefined,
     });
-    return { report: finishReport(report), collectedAgoSeconds: (now - last.finishedAt) / 1000 };
+    return { report: finishReport(report, undefined, config.thresholds), collectedAgoSeconds: (now - last.finishedAt) / 1000 };
   }
 
   async page(): Promise<string> {

@@ -1,6 +1,6 @@
 // The express app: /metrics (Prometheus text or OpenMetrics), "/", /-/healthy, /-/ready.
 import express, { type Request, type Response, type NextFunction } from 'express';
-import type { CollectorRunner } from '../collectors/run-collectors.js';
+import type { CollectionResult } from '../collectors/run-collectors.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { negotiate, renderOnce, type SelfMetrics } from './exposition.js';
@@ -8,7 +8,7 @@ import { landingPage } from './landing-page.js';
 import type { LiveAudit } from './audit-page.js';
 
 export interface AppOptions {
-  runner: CollectorRunner;
+  runner: { collect(): Promise<CollectionResult> };
   self?: SelfMetrics;
   log: Logger;
   telemetryPath: string;
@@ -19,6 +19,8 @@ export interface AppOptions {
   before?: Array<(req: Request, res: Response, next: NextFunction) => void>;
   /** GET /audit, the live audit report page (behind the same `before` middleware as /metrics). */
   audit?: LiveAudit;
+  /** POST /-/reload: re-read the config files (the only request that changes anything). */
+  reload?: () => Promise<{ ok: boolean; error?: string }>;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -31,8 +33,9 @@ export function createApp(opts: AppOptions): express.Express {
   const maxWaiting = opts.maxConcurrentScrapes ?? 64;
 
   app.use((req, res, next) => {
-    // Every endpoint is read-only.
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // Every endpoint is read-only, but for POST /-/reload.
+    const reloading = req.method === 'POST' && req.path === '/-/reload' && opts.reload !== undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !reloading) {
       res.set('Allow', 'GET, HEAD').status(405).type('text/plain').send('Method Not Allowed\n');
       return;
     }
@@ -63,6 +66,19 @@ export function createApp(opts: AppOptions): express.Express {
     } finally {
       waiting--;
     }
+  });
+  app.post('/-/reload', (_req, res) => {
+    // As Prometheus: 200 when the new config is in, 500 with the error line when the old one stays.
+    (opts.reload as NonNullable<AppOptions['reload']>)().then(
+      (r) => {
+        if (r.ok) res.status(200).type('text/plain').send('Reloaded.\n');
+        else res.status(500).type('text/plain').send(`failed to reload config: ${r.error ?? 'unknown error'}\n`);
+      },
+      (err: unknown) => {
+        opts.log.error('reload failed', { err: describeError(err) });
+        res.status(500).type('text/plain').send('failed to reload config\n');
+      },
+    );
   });
   app.get('/-/healthy', (_req, res) => {
     res.status(200).type('text/plain').send('Healthy.\n');

@@ -19,6 +19,7 @@ import {
   THRESHOLDS,
   type Severity,
   type ThresholdKey,
+  type ThresholdSet,
 } from './thresholds.js';
 
 /** Where the runbooks live: docs/runbooks.md; one anchor per alert. */
@@ -75,10 +76,10 @@ const PATH = ['job', 'instance', 'name', 'path'] as const;
 const DATABASE = ['job', 'instance', 'database', 'path'] as const;
 const DATABASE_FILE = ['job', 'instance', 'database', 'path', 'file'] as const;
 
-const T = THRESHOLDS;
 const svc = '{{ $labels.group }}/{{ $labels.name }} on {{ $labels.instance }}';
 
-export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
+/** The definitions with the thresholds T (the built-in ones, or a config's: see tuning.ts). */
+export const alertDefinitions = (T: ThresholdSet = THRESHOLDS): AlertDefinition[] => [
   {
     key: 'serviceHighCpu',
     labels: SERVICE,
@@ -232,14 +233,16 @@ export const ALERT_DEFINITIONS: readonly AlertDefinition[] = [
   },
 ];
 
-export function alertRule(def: AlertDefinition): AlertRule {
-  const t = THRESHOLDS[def.key];
+export const ALERT_DEFINITIONS: readonly AlertDefinition[] = alertDefinitions();
+
+export function alertRule(def: AlertDefinition, T: ThresholdSet = THRESHOLDS, runbook: (alert: string) => string = runbookUrl): AlertRule {
+  const t = T[def.key];
   return {
     alert: t.alert,
     expr: def.expr,
     for: t.for,
     labels: { severity: t.severity },
-    annotations: { summary: t.summary, description: def.description, runbook_url: runbookUrl(t.alert) },
+    annotations: { summary: t.summary, description: def.description, runbook_url: runbook(t.alert) },
   };
 }
 
@@ -248,5 +251,5 @@ export interface RuleFile {
 }
 
 export function ruleFile(): RuleFile {
-  return { groups: [{ name: 'hostaudit', rules: ALERT_DEFINITIONS.map(alertRule) }] };
+  return { groups: [{ name: 'hostaudit', rules: ALERT_DEFINITIONS.map((d) => alertRule(d)) }] };
 }

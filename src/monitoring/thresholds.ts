@@ -230,3 +230,6 @@ export const PATH_NAMES = { logs: 'logs', data: 'data', system: 'system' } as co
 
 /** How far back HostAuditHostSilent looks for a host that reported at all (SPEC.md: 24 h). */
 export const HOST_SILENT_LOOKBACK = '24h';
+
+/** A complete set of thresholds: the built-in ones above, or those with a config's overrides applied. */
+export type ThresholdSet = { readonly [K in ThresholdKey]: Threshold };

@@ -6,7 +6,8 @@
 //
 // A one-shot audit sees one sample window, so "for" durations are not waited for, and the
 // growth predictions need a baseline old enough to measure a rate.
-import { GROWTH, PATH_NAMES, THRESHOLDS, type Severity, type ThresholdKey } from '../monitoring/thresholds.js';
+import { GROWTH, PATH_NAMES, THRESHOLDS as BUILTIN_THRESHOLDS, type Severity, type ThresholdKey, type ThresholdSet } from '../monitoring/thresholds.js';
+import { hostThresholds, noTuning, serviceThresholds, type Tuning } from '../monitoring/tuning.js';
 import { FAILURE_TEXT } from '../sources/supervisor-error.js';
 import { formatBytes, formatDurationShort, formatPercent, formatThresholdValue } from './format.js';
 import type { Anomaly, AuditReport, ServiceFigure, Status } from './model.js';
@@ -30,18 +31,18 @@ interface Words {
   recommendation: string;
 }
 
-function limitText(key: ThresholdKey): string {
-  const t = THRESHOLDS[key];
+function limitText(T: ThresholdSet, key: ThresholdKey): string {
+  const t = T[key];
   return formatThresholdValue(t.value, t.unit);
 }
 
-function alertText(key: ThresholdKey): string {
-  const t = THRESHOLDS[key];
+function alertText(T: ThresholdSet, key: ThresholdKey): string {
+  const t = T[key];
   return t.for === '0m' ? `the alert ${t.alert} fires at once` : `the alert ${t.alert} fires when it lasts ${t.for}`;
 }
 
-function anomaly(key: ThresholdKey, subject: string, value: number, words: Words, severity: Severity = THRESHOLDS[key].severity): Anomaly {
-  const t = THRESHOLDS[key];
+function anomaly(T: ThresholdSet, key: ThresholdKey, subject: string, value: number, words: Words, severity: Severity = T[key].severity): Anomaly {
+  const t = T[key];
   return { threshold: key, alert: t.alert, severity, subject, value, limit: t.value, ...words };
 }
 
@@ -72,22 +73,24 @@ export function growthBasis(report: AuditReport, baseline: Partial<AuditReport> 
   return { ageSeconds: age, extrapolate: true, note: null };
 }
 
-function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | undefined, out: Anomaly[]): void {
+function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | undefined, out: Anomaly[], host: ThresholdSet, tuning: Tuning): void {
   const window = report.cpu_window_seconds ?? report.sample_seconds;
   const key = (s: { group: string; name: string }): string => `${s.group}\u0000${s.name}`;
   const baseServices = new Map((baseline?.services ?? []).map((s) => [key(s), s]));
-  const flapAt = THRESHOLDS.serviceFlapping.value;
   for (const s of report.services) {
+    // A service is judged by its own thresholds: the host's with its `thresholds.services` entry on top.
+    const T = serviceThresholds(tuning, s.group, s.name);
+    const flapAt = T.serviceFlapping.value;
     const id = serviceId(s);
     if (DOWN_STATES.has(s.state)) {
       // supervisord's description: why (FATAL, BACKOFF) or when it stopped (EXITED).
       const desc = s.description && !/^pid \d+/.test(s.description) ? s.description : '';
       const why = !desc ? '' : s.state === 'EXITED' ? ` since ${desc}` : `: ${desc}`;
       out.push(
-        anomaly('serviceDown', id, 1, {
+        anomaly(T, 'serviceDown', id, 1, {
           title: `Service ${id} is ${s.state}`,
           current: `state ${s.state}${why}`,
-          analysis: `supervisord reports ${id} as ${s.state}${s.state === 'FATAL' ? ', and it will not try to start it again by itself' : ''}; ${alertText('serviceDown')}.`,
+          analysis: `supervisord reports ${id} as ${s.state}${s.state === 'FATAL' ? ', and it will not try to start it again by itself' : ''}; ${alertText(T, 'serviceDown')}.`,
           recommendation: `Read why it stopped (supervisorctl tail ${id} stderr), fix the cause, then supervisorctl start ${id}.`,
         }),
       );
@@ -97,16 +100,16 @@ function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | und
       const seen = `restarted ${n} ${n === 1 ? 'time' : 'times'} during the ${formatDurationShort(window)} sample`;
       if (n >= flapAt) {
         out.push(
-          anomaly('serviceFlapping', id, n, {
+          anomaly(T, 'serviceFlapping', id, n, {
             title: `Service ${id} is flapping`,
             current: `${seen}; state ${s.state} at the end of it`,
-            analysis: `${n} restarts within ${formatDurationShort(window)} is at or above the flapping threshold of ${flapAt} (${alertText('serviceFlapping')} when there are more than ${flapAt} within ${GROWTH.flappingWindow}); a service that is RUNNING between crashes looks healthy at any single moment.`,
+            analysis: `${n} restarts within ${formatDurationShort(window)} is at or above the flapping threshold of ${flapAt} (${alertText(T, 'serviceFlapping')} when there are more than ${flapAt} within ${GROWTH.flappingWindow}); a service that is RUNNING between crashes looks healthy at any single moment.`,
             recommendation: `A crash loop: read ${id}'s stderr around each restart (supervisorctl tail ${id} stderr) and check what it depends on; supervisorctl stop ${id} stops the loop while you look.`,
           }),
         );
       } else {
         out.push(
-          anomaly(
+          anomaly(T, 
             'serviceFlapping',
             id,
             n,
@@ -122,7 +125,7 @@ function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | und
       }
     } else if (s.uptime_seconds !== null && window > 0 && s.uptime_seconds < window) {
       out.push(
-        anomaly(
+        anomaly(T, 
           'serviceFlapping',
           id,
           0,
@@ -140,41 +143,42 @@ function judgeServices(report: AuditReport, baseline: Partial<AuditReport> | und
     const cores = Math.round(s.cpu_percent * 10) / 1000; // percent has one decimal: keep cores exact
     const was = baseServices.get(key(s))?.cpu_percent;
     const current = `${formatPercent(s.cpu_percent)} of a core over ${formatDurationShort(window)}${typeof was === 'number' ? ` (${formatPercent(was)} in the baseline)` : ''}`;
-    if (cores > THRESHOLDS.serviceCpuSaturated.value) {
+    if (cores > T.serviceCpuSaturated.value) {
       out.push(
-        anomaly('serviceCpuSaturated', id, cores, {
+        anomaly(T, 'serviceCpuSaturated', id, cores, {
           title: `Service ${id} saturates a core`,
           current,
-          analysis: `${id}'s process tree used more than ${limitText('serviceCpuSaturated')}; ${alertText('serviceCpuSaturated')}.`,
+          analysis: `${id}'s process tree used more than ${limitText(T, 'serviceCpuSaturated')}; ${alertText(T, 'serviceCpuSaturated')}.`,
           recommendation: `Look for a busy loop or a backlog in ${id}: supervisorctl tail ${id} stderr for repeating errors, and the CPU of its processes (top) for the one that spins.`,
         }),
       );
-    } else if (cores > THRESHOLDS.serviceHighCpu.value) {
+    } else if (cores > T.serviceHighCpu.value) {
       out.push(
-        anomaly('serviceHighCpu', id, cores, {
+        anomaly(T, 'serviceHighCpu', id, cores, {
           title: `High CPU in service ${id}`,
           current,
-          analysis: `${id}'s process tree used more than ${limitText('serviceHighCpu')}; ${alertText('serviceHighCpu')}.`,
-          recommendation: `Watch ${id}'s CPU on the dashboard: if it stays above ${limitText('serviceHighCpu')} for ${THRESHOLDS.serviceHighCpu.for}, profile it or spread its work.`,
+          analysis: `${id}'s process tree used more than ${limitText(T, 'serviceHighCpu')}; ${alertText(T, 'serviceHighCpu')}.`,
+          recommendation: `Watch ${id}'s CPU on the dashboard: if it stays above ${limitText(T, 'serviceHighCpu')} for ${T.serviceHighCpu.for}, profile it or spread its work.`,
         }),
       );
     }
   }
+  const T = host;
   const mem = report.processes.services_memory_bytes;
-  if (mem > THRESHOLDS.serviceMemoryHigh.value) {
+  if (mem > T.serviceMemoryHigh.value) {
     const largest = [...report.services].sort((a, b) => (b.memory_bytes ?? 0) - (a.memory_bytes ?? 0))[0] as ServiceFigure;
     out.push(
-      anomaly('serviceMemoryHigh', 'all services', mem, {
+      anomaly(T, 'serviceMemoryHigh', 'all services', mem, {
         title: 'Services hold more memory than the threshold',
         current: `${formatBytes(mem)} resident, all ${report.services.length} services together`,
-        analysis: `Above ${limitText('serviceMemoryHigh')}; the largest is ${serviceId(largest)} with ${formatBytes(largest.memory_bytes)}; ${alertText('serviceMemoryHigh')}.`,
+        analysis: `Above ${limitText(T, 'serviceMemoryHigh')}; the largest is ${serviceId(largest)} with ${formatBytes(largest.memory_bytes)}; ${alertText(T, 'serviceMemoryHigh')}.`,
         recommendation: `Start with ${serviceId(largest)}: the memory per service on the dashboard shows whether it keeps growing (a leak) or is steady.`,
       }),
     );
   }
 }
 
-function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | undefined, basis: GrowthBasis, out: Anomaly[]): void {
+function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | undefined, basis: GrowthBasis, out: Anomaly[], T: ThresholdSet): void {
   const dt = basis.extrapolate ? (basis.ageSeconds as number) : undefined;
   const basePaths = new Map((baseline?.storage?.paths ?? []).map((p) => [p.name, p]));
   const biggestLog = [...report.services].filter((s) => (s.log_bytes ?? 0) > 0).sort((a, b) => (b.log_bytes ?? 0) - (a.log_bytes ?? 0))[0];
@@ -183,37 +187,37 @@ function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | unde
     if (p.bytes === null) continue;
     const was = basePaths.get(p.name)?.bytes;
     const since = typeof was === 'number' ? ` (${formatBytes(was)} in the baseline)` : '';
-    if (p.name === PATH_NAMES.logs && p.bytes > THRESHOLDS.logsLarge.value) {
+    if (p.name === PATH_NAMES.logs && p.bytes > T.logsLarge.value) {
       out.push(
-        anomaly('logsLarge', p.name, p.bytes, {
+        anomaly(T, 'logsLarge', p.name, p.bytes, {
           title: `Logs path ${p.path} is large`,
           current: `${formatBytes(p.bytes)}${since}`,
-          analysis: `Above ${limitText('logsLarge')}; ${alertText('logsLarge')}.`,
+          analysis: `Above ${limitText(T, 'logsLarge')}; ${alertText(T, 'logsLarge')}.`,
           recommendation: `Rotate and compress what is in ${p.path}: set stdout_logfile_maxbytes and stdout_logfile_backups for the programs that write there, and compress or delete old files.${logHint}`,
         }),
       );
     }
     if (p.name === PATH_NAMES.logs && dt !== undefined && typeof was === 'number' && p.bytes > was) {
       const predicted = p.bytes + ((p.bytes - was) / dt) * 7 * DAY;
-      if (predicted > THRESHOLDS.logsGrowth.value) {
+      if (predicted > T.logsGrowth.value) {
         out.push(
-          anomaly('logsGrowth', p.name, predicted, {
+          anomaly(T, 'logsGrowth', p.name, predicted, {
             title: `Logs path ${p.path} is growing fast`,
             current: `${formatBytes(p.bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 7 days`,
-            analysis: `Predicted past ${limitText('logsGrowth')} within 7 days; ${alertText('logsGrowth')}.`,
-            recommendation: `Set up rotation for the logs in ${p.path} before it passes ${limitText('logsGrowth')}.${logHint}`,
+            analysis: `Predicted past ${limitText(T, 'logsGrowth')} within 7 days; ${alertText(T, 'logsGrowth')}.`,
+            recommendation: `Set up rotation for the logs in ${p.path} before it passes ${limitText(T, 'logsGrowth')}.${logHint}`,
           }),
         );
       }
     }
-    if (p.name === PATH_NAMES.system && p.bytes > THRESHOLDS.systemSizeRegression.value) {
+    if (p.name === PATH_NAMES.system && p.bytes > T.systemSizeRegression.value) {
       const inside = report.storage.paths.filter((q) => q !== p && q.bytes !== null && q.path.startsWith(p.path + '/'));
       const parts = inside.map((q) => `${q.name} ${formatBytes(q.bytes)}`).join(', ');
       out.push(
-        anomaly('systemSizeRegression', p.name, p.bytes, {
+        anomaly(T, 'systemSizeRegression', p.name, p.bytes, {
           title: `System path ${p.path} is above its size threshold`,
           current: `${formatBytes(p.bytes)}${since}`,
-          analysis: `Above ${limitText('systemSizeRegression')}${parts ? `; of it: ${parts}` : ''}; ${alertText('systemSizeRegression')}.`,
+          analysis: `Above ${limitText(T, 'systemSizeRegression')}${parts ? `; of it: ${parts}` : ''}; ${alertText(T, 'systemSizeRegression')}.`,
           recommendation: `Find what grew under ${p.path} (du -sh ${p.path}/* | sort -h)${inside.length ? ` and start with the largest watched path inside it` : ''}.`,
         }),
       );
@@ -224,20 +228,20 @@ function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | unde
   for (const d of report.storage.databases) {
     if (d.ok === false) {
       out.push(
-        anomaly('databaseUnreadable', d.path, 0, {
+        anomaly(T, 'databaseUnreadable', d.path, 0, {
           title: `Database ${d.database} is unreadable`,
           current: `${d.path} is not a readable SQLite database`,
-          analysis: `The exporter could not read its header or schema; ${alertText('databaseUnreadable')}.`,
+          analysis: `The exporter could not read its header or schema; ${alertText(T, 'databaseUnreadable')}.`,
           recommendation: `Check it with sqlite3 ${d.path} "PRAGMA quick_check" and restore it from a backup if it is corrupt.`,
         }),
       );
     }
-    if (d.wal_bytes !== null && d.wal_bytes > THRESHOLDS.sqliteWalLarge.value) {
+    if (d.wal_bytes !== null && d.wal_bytes > T.sqliteWalLarge.value) {
       out.push(
-        anomaly('sqliteWalLarge', `${d.path}-wal`, d.wal_bytes, {
+        anomaly(T, 'sqliteWalLarge', `${d.path}-wal`, d.wal_bytes, {
           title: `WAL of database ${d.database} is large`,
           current: `${formatBytes(d.wal_bytes)} of WAL beside ${formatBytes(d.main_bytes)} of database`,
-          analysis: `Above ${limitText('sqliteWalLarge')}: checkpoints are not keeping up, usually because a reader holds a transaction open; ${alertText('sqliteWalLarge')}.`,
+          analysis: `Above ${limitText(T, 'sqliteWalLarge')}: checkpoints are not keeping up, usually because a reader holds a transaction open; ${alertText(T, 'sqliteWalLarge')}.`,
           recommendation: `Find the long-lived reader of ${d.path} (fuser ${d.path}) and end its transaction; then PRAGMA wal_checkpoint(TRUNCATE) from the service that owns it.`,
         }),
       );
@@ -246,12 +250,12 @@ function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | unde
     if (dt !== undefined && typeof was === 'number' && d.main_bytes !== null && d.main_bytes > was && d.main_bytes > 0) {
       const predicted = d.main_bytes + ((d.main_bytes - was) / dt) * 30 * DAY;
       const ratio = predicted / d.main_bytes;
-      if (ratio >= THRESHOLDS.databaseGrowth.value) {
+      if (ratio >= T.databaseGrowth.value) {
         out.push(
-          anomaly('databaseGrowth', d.path, ratio, {
+          anomaly(T, 'databaseGrowth', d.path, ratio, {
             title: `Database ${d.database} is growing fast`,
             current: `${formatBytes(d.main_bytes)}, up from ${formatBytes(was)} ${formatDurationShort(dt)} earlier; at this rate ${formatBytes(predicted)} in 30 days`,
-            analysis: `Predicted to grow ${formatThresholdValue(ratio, 'ratio')} within 30 days (threshold ${limitText('databaseGrowth')}); ${alertText('databaseGrowth')}.`,
+            analysis: `Predicted to grow ${formatThresholdValue(ratio, 'ratio')} within 30 days (threshold ${limitText(T, 'databaseGrowth')}); ${alertText(T, 'databaseGrowth')}.`,
             recommendation: `Decide how long ${d.database}'s rows must be kept, and archive or delete older ones (then VACUUM) before ${d.path} fills its disk.`,
           }),
         );
@@ -260,15 +264,15 @@ function judgeStorage(report: AuditReport, baseline: Partial<AuditReport> | unde
   }
 }
 
-function judgeHealth(report: AuditReport, out: Anomaly[]): void {
+function judgeHealth(report: AuditReport, out: Anomaly[], T: ThresholdSet): void {
   if (!report.supervisor.up) {
     const url = report.supervisor.url ?? 'its socket';
     const failure = report.supervisor.failure;
     out.push(
-      anomaly('supervisorDown', 'supervisord', 0, {
+      anomaly(T, 'supervisorDown', 'supervisord', 0, {
         title: failure ? `supervisord could not be read: ${failure}` : 'supervisord could not be read',
         current: `${url}: ${failure ? FAILURE_TEXT[failure] : 'no answer'}${report.supervisor.error ? ` (${report.supervisor.error})` : ''}`,
-        analysis: `No service state, CPU or memory is known while supervisord cannot be read; ${alertText('supervisorDown')}.`,
+        analysis: `No service state, CPU or memory is known while supervisord cannot be read; ${alertText(T, 'supervisorDown')}.`,
         recommendation: supervisorRemedy(failure, url),
       }),
     );
@@ -277,10 +281,10 @@ function judgeHealth(report: AuditReport, out: Anomaly[]): void {
     if (p.success) continue;
     const code = p.status_code ? `HTTP ${p.status_code}` : 'no answer';
     out.push(
-      anomaly('webInterfaceDown', p.probe, 0, {
+      anomaly(T, 'webInterfaceDown', p.probe, 0, {
         title: `Probe ${p.probe} fails`,
         current: `${p.url}: ${code}`,
-        analysis: `${p.status_code ? 'The server answered, but not with success' : 'Nothing answered within the probe timeout'}; ${alertText('webInterfaceDown')}.`,
+        analysis: `${p.status_code ? 'The server answered, but not with success' : 'Nothing answered within the probe timeout'}; ${alertText(T, 'webInterfaceDown')}.`,
         recommendation: `Check the service listening at ${p.url} and its log; curl -v ${p.url} from the host shows what it answers.`,
       }),
     );
@@ -288,10 +292,10 @@ function judgeHealth(report: AuditReport, out: Anomaly[]): void {
   for (const f of report.health.critical_files) {
     if (f.present) continue;
     out.push(
-      anomaly('criticalFileMissing', f.path, 0, {
+      anomaly(T, 'criticalFileMissing', f.path, 0, {
         title: `Critical file ${f.path} is missing`,
         current: `${f.path} is missing or unreadable`,
-        analysis: `It is listed in critical_files; ${alertText('criticalFileMissing')}.`,
+        analysis: `It is listed in critical_files; ${alertText(T, 'criticalFileMissing')}.`,
         recommendation: `Restore ${f.path} from version control or a backup, or fix its permissions (ls -l ${f.path}).`,
       }),
     );
@@ -299,22 +303,24 @@ function judgeHealth(report: AuditReport, out: Anomaly[]): void {
   for (const c of report.collectors) {
     if (c.success) continue;
     out.push(
-      anomaly('collectorFailing', c.collector, 0, {
+      anomaly(T, 'collectorFailing', c.collector, 0, {
         title: `Collector ${c.collector} failed`,
         current: `collector ${c.collector} failed`,
-        analysis: `Its figures are missing from this report; ${alertText('collectorFailing')}.`,
+        analysis: `Its figures are missing from this report; ${alertText(T, 'collectorFailing')}.`,
         recommendation: `Read the exporter's log line "collector failed" with collector=${c.collector}: it names the error (permissions, a missing socket, a timeout).`,
       }),
     );
   }
 }
 
-export function judge(report: AuditReport, baseline?: Partial<AuditReport>): Anomaly[] {
+/** Judges with the config's `thresholds:` (tuning): the same numbers the generated rules use. */
+export function judge(report: AuditReport, baseline?: Partial<AuditReport>, tuning: Tuning = noTuning()): Anomaly[] {
+  const host = hostThresholds(tuning);
   const out: Anomaly[] = [];
-  judgeHealth(report, out);
-  judgeServices(report, baseline, out);
-  judgeStorage(report, baseline, growthBasis(report, baseline), out);
-  const order = Object.keys(THRESHOLDS);
+  judgeHealth(report, out, host);
+  judgeServices(report, baseline, out, host, tuning);
+  judgeStorage(report, baseline, growthBasis(report, baseline), out, host);
+  const order = Object.keys(BUILTIN_THRESHOLDS);
   return out.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.indexOf(a.threshold) - order.indexOf(b.threshold),
   );

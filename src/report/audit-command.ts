@@ -59,7 +59,7 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
   // Bad input first: a broken baseline must not cost a sample window before it is reported.
   const baseline = opts.baselineFile !== undefined ? loadBaseline(opts.baselineFile) : undefined;
 
-  const collectors = createCollectors({ config, log });
+  const collectors = createCollectors({ config, log }, opts.disabledCollectors);
   const supervisor = collectors.find((c) => c.name === 'supervisor');
   const timedSupervisor = supervisor ? new Timed(supervisor) : undefined;
   const all = collectors.map((c) => (c === supervisor && timedSupervisor ? timedSupervisor : c));
@@ -100,7 +100,7 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
       sampleSeconds: opts.sampleMs / 1000,
       supervisorFailure: supervisor ? supervisorFailureOf(supervisor) : undefined,
     });
-    finishReport(report, baseline && opts.baselineFile !== undefined ? { file: opts.baselineFile, doc: baseline } : undefined);
+    finishReport(report, baseline && opts.baselineFile !== undefined ? { file: opts.baselineFile, doc: baseline } : undefined, config.thresholds);
     const render = opts.format === 'json' ? renderJson : opts.format === 'html' ? renderHtml : renderMarkdown;
     // redact(): whatever a source returned, a configured secret never reaches the report.
     await write(redact(render(report)));

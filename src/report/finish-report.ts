@@ -1,11 +1,12 @@
 // The judged report: anomalies, status and the baseline comparison on top of the figures, the
 // same for `audit` (every format) and the live /audit page.
+import type { Tuning } from '../monitoring/tuning.js';
 import { growthBasis, judge, overallStatus } from './anomalies.js';
 import { compare, type Baseline } from './baseline.js';
 import type { AuditReport } from './model.js';
 
-export function finishReport(report: AuditReport, baseline?: { file: string; doc: Baseline }): AuditReport {
-  report.anomalies = judge(report, baseline?.doc);
+export function finishReport(report: AuditReport, baseline?: { file: string; doc: Baseline }, tuning?: Tuning): AuditReport {
+  report.anomalies = judge(report, baseline?.doc, tuning);
   report.status = overallStatus(report.anomalies);
   if (baseline) {
     const basis = growthBasis(report, baseline.doc);

@@ -91,7 +91,7 @@ async function shoot(name: string, extra: ProgramSpec[], opts: { failHealth: boo
   );
   const runner = new CollectorRunner(createCollectors({ config, log: silentLogger }), config.collectorTimeoutMs, silentLogger);
   const version = exporterVersion();
-  const audit = new LiveAudit(runner, config, version, 'demo-host');
+  const audit = new LiveAudit({ current: runner, config }, version, 'demo-host');
   const app = createApp({ runner, self: new SelfMetrics(version), log: silentLogger, telemetryPath: '/metrics', version, audit });
   setReady(app, true);
   runner.start();

@@ -20,7 +20,8 @@ describe('how the exporter is started', () => {
 
   it('is the same for npm start and the Docker image', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.equal(pkg.scripts.start, launchLine(launch, 'dist/main.js'));
+    // `exec`: the shell npm runs the script in becomes node, so npm's SIGTERM reaches the exporter.
+    assert.equal(pkg.scripts.start, launchLine(launch, 'dist/main.js').replace(/(^| )node /, '$1exec node '));
     const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     const entry = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
     assert.deepEqual(JSON.parse(entry ?? '[]'), ['node', ...launch.nodeFlags, 'dist/main.js']);

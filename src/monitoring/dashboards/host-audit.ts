@@ -3,7 +3,7 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { formatBytes } from '../alert-rules.js';
-import { GROWTH, PATH_NAMES, THRESHOLDS } from '../thresholds.js';
+import { GROWTH, PATH_NAMES, THRESHOLDS, type ThresholdSet } from '../thresholds.js';
 import {
   HOST,
   booleanMapping,
@@ -26,13 +26,12 @@ import {
 export const HOST_AUDIT_UID = 'hostaudit-host-audit';
 export const SERVICE_DETAIL_UID = 'hostaudit-service-detail';
 
-const T = THRESHOLDS;
 const warn = (value: number): Line => ({ value, color: 'orange' });
 const crit = (value: number): Line => ({ value, color: 'red' });
 
 const logs = `name="${PATH_NAMES.logs}"`;
 
-const storage: AnyPanelBuilder[] = [
+const storage = (T: ThresholdSet): AnyPanelBuilder[] => [
   statPanel({
     title: 'Logs directory',
     description: `du -sb of the logs directory. Warning above ${formatBytes(T.logsLarge.value)} (HostAuditLogsLarge); the audit found 2.5 GB before compression, 479 MB after.`,
@@ -127,7 +126,7 @@ const storage: AnyPanelBuilder[] = [
   }),
 ];
 
-const services: AnyPanelBuilder[] = [
+const services = (T: ThresholdSet): AnyPanelBuilder[] => [
   statetimelinePanel({
     title: 'Service state',
     description: 'supervisord state of every service (the audit: 12/12 RUNNING). FATAL, BACKOFF or EXITED for 2m fires HostAuditServiceDown.',
@@ -176,7 +175,7 @@ const services: AnyPanelBuilder[] = [
   }),
 ];
 
-const health: AnyPanelBuilder[] = [
+const health = (T: ThresholdSet): AnyPanelBuilder[] => [
   statPanel({
     title: 'supervisord',
     description: 'hostaudit_supervisor_up: whether supervisord answered the last scrape (HostAuditSupervisorDown).',
@@ -250,7 +249,7 @@ const health: AnyPanelBuilder[] = [
   }),
 ];
 
-const alerts: AnyPanelBuilder[] = [
+const alerts = (T: ThresholdSet): AnyPanelBuilder[] => [
   tablePanel({
     title: 'Firing alerts',
     description: 'HostAudit alerts firing now for this host; each has a runbook in docs/runbooks.md.',
@@ -260,7 +259,7 @@ const alerts: AnyPanelBuilder[] = [
   }),
 ];
 
-export function hostAuditDashboard(): dashboard.Dashboard {
+export function hostAuditDashboard(T: ThresholdSet = THRESHOLDS): dashboard.Dashboard {
   const b = new dashboard.DashboardBuilder('Host audit')
     .uid(HOST_AUDIT_UID)
     .description('The host audit on one screen: storage, services, health and firing alerts (hostaudit-exporter).')
@@ -283,9 +282,9 @@ export function hostAuditDashboard(): dashboard.Dashboard {
     b.withRow(new dashboard.RowBuilder(title));
     for (const p of panels) b.withPanel(p);
   };
-  section('Firing alerts', alerts);
-  section('Storage', storage);
-  section('Services', services);
-  section('Health', health);
+  section('Firing alerts', alerts(T));
+  section('Storage', storage(T));
+  section('Services', services(T));
+  section('Health', health(T));
   return numberPanels(b.build());
 }

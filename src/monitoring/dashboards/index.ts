@@ -3,11 +3,13 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { fleetOverviewDashboard } from './fleet-overview.js';
 import { hostAuditDashboard } from './host-audit.js';
 import { serviceDetailDashboard } from './service-detail.js';
+import type { ThresholdSet } from '../thresholds.js';
 
 export interface DashboardFile {
   /** File name under dashboards/. */
   file: string;
-  build: () => dashboard.Dashboard;
+  /** Threshold lines from T: the built-in thresholds when omitted. */
+  build: (T?: ThresholdSet) => dashboard.Dashboard;
 }
 
 export const DASHBOARDS: readonly DashboardFile[] = [

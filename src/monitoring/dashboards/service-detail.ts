@@ -1,7 +1,7 @@
 // "Service detail": one supervisord service, chosen by the `group` and `name` variables: its
 // state history, CPU by mode, memory, processes, file descriptors, connections and log bytes.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { GROWTH, THRESHOLDS } from '../thresholds.js';
+import { GROWTH, THRESHOLDS, type ThresholdSet } from '../thresholds.js';
 import {
   HOST,
   datasourceVariable,
@@ -18,11 +18,10 @@ import {
 } from './common.js';
 import { HOST_AUDIT_UID, SERVICE_DETAIL_UID } from './host-audit.js';
 
-const T = THRESHOLDS;
 const SERVICE = `${HOST}, group=~"$group", name=~"$name"`;
 const s = (extra?: string): string => (extra ? `{${SERVICE}, ${extra}}` : `{${SERVICE}}`);
 
-const panels: AnyPanelBuilder[] = [
+const panels = (T: ThresholdSet): AnyPanelBuilder[] => [
   statPanel({
     title: 'State',
     description: 'The current supervisord state.',
@@ -109,7 +108,7 @@ const panels: AnyPanelBuilder[] = [
   }),
 ];
 
-export function serviceDetailDashboard(): dashboard.Dashboard {
+export function serviceDetailDashboard(T: ThresholdSet = THRESHOLDS): dashboard.Dashboard {
   const b = new dashboard.DashboardBuilder('Service detail')
     .uid(SERVICE_DETAIL_UID)
     .description('One supervisord service in detail (hostaudit-exporter).')
@@ -128,6 +127,6 @@ export function serviceDetailDashboard(): dashboard.Dashboard {
       .keepTime(true)
       .icon('dashboard'),
   );
-  for (const p of panels) b.withPanel(p);
+  for (const p of panels(T)) b.withPanel(p);
   return numberPanels(b.build());
 }
