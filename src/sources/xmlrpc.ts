@@ -1,5 +1,5 @@
 // Minimal XML-RPC (the subset supervisord speaks): encode a call, decode a response.
-// Pure functions, unit-tested; transport lives in supervisor.ts.
+// Pure functions, unit-tested and fuzzed; transport lives in supervisor.ts.
 export type XmlRpcValue = string | number | boolean | null | XmlRpcValue[] | { [k: string]: XmlRpcValue };
 
 export class XmlRpcFault extends Error {
@@ -11,6 +11,23 @@ export class XmlRpcFault extends Error {
     this.name = 'XmlRpcFault';
   }
 }
+
+/** A response that is not well-formed XML-RPC, or exceeds the decoder's budget. */
+export class XmlRpcFormatError extends Error {
+  constructor(message: string) {
+    super(`malformed XML-RPC response: ${message}`);
+    this.name = 'XmlRpcFormatError';
+  }
+}
+
+/**
+ * The decoder's budget: nesting (the recursion is bounded by it, so a deep document cannot
+ * overflow the stack) and values in all (bounds the memory an answer can make). supervisord
+ * nests four deep (multicall list, process list, struct, value) and sends some 15 values per
+ * process, so these allow 60,000 processes.
+ */
+export const MAX_DEPTH = 32;
+export const MAX_VALUES = 1_000_000;
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -43,10 +60,12 @@ export function encodeCall(method: string, params: readonly XmlRpcValue[] = []):
 
 class Cursor {
   i = 0;
+  depth = 0;
+  values = 0;
   constructor(readonly s: string) {}
 
   fail(what: string): never {
-    throw new Error(`malformed XML-RPC response: ${what}`);
+    throw new XmlRpcFormatError(what);
   }
 
   /** Skips whitespace, comments and processing instructions. */
@@ -160,6 +179,7 @@ function decodeEntities(t: string): string {
 
 /** Decodes the inside of a <value> whose opening tag was just read, through its </value>. */
 function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
+  if (++c.values > MAX_VALUES) c.fail(`more than ${MAX_VALUES} values`);
   if (empty) return '';
   const lead = c.text();
   if (c.atClose('value')) return lead; // <value>text</value> is a string
@@ -176,14 +196,14 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
     case 'i8': {
       const t = c.content(o.tag, o.empty).trim();
       const n = Number(t);
-      if (t === '' || !Number.isInteger(n)) throw new Error(`bad <${o.tag}> value`);
+      if (t === '' || !Number.isInteger(n)) c.fail(`bad <${o.tag}> value`);
       v = n;
       break;
     }
     case 'double': {
       const t = c.content('double', o.empty).trim();
       const n = Number(t);
-      if (t === '' || Number.isNaN(n)) throw new Error('bad <double> value');
+      if (t === '' || Number.isNaN(n)) c.fail('bad <double> value');
       v = n;
       break;
     }
@@ -201,10 +221,12 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
     case 'array': {
       const out: XmlRpcValue[] = [];
       if (!o.empty) {
+        if (++c.depth > MAX_DEPTH) c.fail(`nested deeper than ${MAX_DEPTH}`);
         if (!c.expectOpen('data')) {
           while (!c.atClose('data')) out.push(decodeValue(c, c.expectOpen('value')));
         }
         c.expectClose('array');
+        c.depth--;
       }
       v = out;
       break;
@@ -212,6 +234,7 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
     case 'struct': {
       const out: Record<string, XmlRpcValue> = {};
       if (!o.empty) {
+        if (++c.depth > MAX_DEPTH) c.fail(`nested deeper than ${MAX_DEPTH}`);
         while (!c.atClose('struct')) {
           c.expectOpen('member');
           let name: string | undefined;
@@ -226,41 +249,48 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
               has = true;
             } else c.fail('expected <name> or <value> in <member>');
           }
-          if (name === undefined || !has) throw new Error('struct member without name or value');
-          out[name] = value as XmlRpcValue;
+          if (name === undefined || !has) c.fail('struct member without name or value');
+          // defineProperty: a member named "__proto__" is data, not the object's prototype.
+          Object.defineProperty(out, name, { value: value as XmlRpcValue, enumerable: true, writable: true, configurable: true });
         }
+        c.depth--;
       }
       v = out;
       break;
     }
     default:
-      throw new Error(`unsupported XML-RPC type <${o.tag}>`);
+      c.fail(`unsupported XML-RPC type <${o.tag}>`);
   }
   c.expectClose('value');
   return v;
 }
 
-/** Decodes a methodResponse; throws XmlRpcFault for a <fault>, Error for malformed XML. */
+/**
+ * Decodes a methodResponse; throws XmlRpcFault for a <fault>, XmlRpcFormatError for anything
+ * malformed or over budget. Time is linear in the text's length.
+ */
 export function decodeResponse(xml: string): XmlRpcValue {
   const start = xml.indexOf('<methodResponse');
-  if (start < 0) throw new Error('malformed XML-RPC response: no <methodResponse>');
-  const c = new Cursor(xml);
+  if (start < 0) throw new XmlRpcFormatError('no <methodResponse>');
+  const c: Cursor = new Cursor(xml);
   c.i = start;
-  if (c.expectOpen('methodResponse')) throw new Error('malformed XML-RPC response: no <param><value>');
+  if (c.expectOpen('methodResponse')) c.fail('no <param><value>');
   c.skip();
   const o = c.open();
   if (o?.tag === 'fault') {
     let f: XmlRpcValue = {};
     if (!o.empty) f = decodeValue(c, c.expectOpen('value'));
     const s = (f && typeof f === 'object' && !Array.isArray(f) ? f : {}) as Record<string, XmlRpcValue>;
-    throw new XmlRpcFault(Number(s.faultCode ?? 0), String(s.faultString ?? 'unknown fault'));
+    // typeof, not String()/Number(): a struct member named toString or valueOf would make those throw.
+    const code = typeof s.faultCode === 'number' ? s.faultCode : 0;
+    throw new XmlRpcFault(code, typeof s.faultString === 'string' ? s.faultString : 'unknown fault');
   }
-  if (o?.tag !== 'params' || o.empty) throw new Error('malformed XML-RPC response: no <param><value>');
+  if (o?.tag !== 'params' || o.empty) c.fail('no <param><value>');
   c.skip();
   const p = c.open();
-  if (p?.tag !== 'param' || p.empty) throw new Error('malformed XML-RPC response: no <param><value>');
+  if (p?.tag !== 'param' || p.empty) c.fail('no <param><value>');
   c.skip();
   const v = c.open();
-  if (v?.tag !== 'value') throw new Error('malformed XML-RPC response: no <param><value>');
+  if (v?.tag !== 'value') c.fail('no <param><value>');
   return decodeValue(c, v.empty);
 }
