@@ -226,7 +226,7 @@ export class SupervisorCollector implements Collector {
     const logSizes = snap.processes.map((p) => [logFileBytesSync(p.stdoutLogfile), logFileBytesSync(p.stderrLogfile)] as const);
 
     const live = new Set<string>();
-    snap.processes.forEach((p, i) => {
+    const emit = (p: SupervisorProcess, i: number): void => {
       // Label objects written out rather than spread from `l`: a spread costs several times a
       // literal, and a host of 500 services makes some 12,000 of them per scrape.
       const { group, name } = p;
@@ -264,7 +264,13 @@ export class SupervisorCollector implements Collector {
       let n = 0;
       if (ns) for (const inode of u.socketInodes) if (ns.has(inode)) n++;
       tcp(l, n);
-    });
+    };
+    // In slices, as the /proc reads: thousands of entries must not hold the event loop.
+    const slice = new ProcSlicer(ctx.signal);
+    for (let i = 0; i < snap.processes.length; i++) {
+      await slice.next();
+      emit(snap.processes[i] as SupervisorProcess, i);
+    }
     for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
     return b.build();
   }

@@ -199,6 +199,14 @@ export const answers = {
     c.end(httpAnswer(`<?xml version='1.0'?><methodResponse><params><param><value><array><data>${'<value/>'.repeat(5_000_000)}</data></array></value></param></params></methodResponse>`)),
   /** HTTP 401, as supervisord answers wrong credentials. */
   unauthorized: (): Behaviour => (c) => c.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'),
-  /** A well-formed supervisord answer listing `processes`. */
-  processes: (processes: readonly FakeProcess[]): Behaviour => (c, methods) => c.end(httpAnswer(multicallAnswer(methods, processes))),
+  /** A well-formed supervisord answer listing `processes` (made once per set of calls asked). */
+  processes: (processes: readonly FakeProcess[]): Behaviour => {
+    const made = new Map<string, Buffer>();
+    return (c, methods) => {
+      const key = methods.join(',');
+      let a = made.get(key);
+      if (!a) made.set(key, (a = httpAnswer(multicallAnswer(methods, processes))));
+      c.end(a);
+    };
+  },
 };
