@@ -117,26 +117,23 @@ describe('odd supervisord answers: supervisor_up 0 for that scrape, and the poll
     assert.equal(value(m, 'hostaudit_service_restarts_total', { name: 'main_app' }), before + 2);
   }
 
-  it('counts restarts through the forwarding peer before any attack', async () => {
-    await restartsCountedByThePoll();
-  });
-
   const attacks: Array<[string, (h: HostileSupervisord) => Behaviour, string]> = [
     ['101 Switching Protocols with Upgrade', () => answers.switching(), 'protocol'],
     ['101 Switching Protocols without Upgrade', () => answers.switchingBare(), 'protocol'],
     ['a 102 every 200 ms, forever', (h) => answers.informational(h), 'timeout'],
     ['accepting and never answering', () => answers.silent(), 'timeout'],
     ['a byte a second', (h) => answers.trickle(h), 'timeout'],
-    ['an endless body', (h) => answers.endless(h), 'timeout'],
+    ['an endless body, slowly', (h) => answers.endless(h), 'timeout'],
+    ['an endless body, as fast as it goes', () => answers.flood(), 'protocol'],
     ['a body over the size cap', () => answers.oversize(), 'protocol'],
     ['a body that is not XML', () => answers.notXml(), 'protocol'],
     ['an XML-RPC fault', () => answers.fault(), 'protocol'],
     ['values nested 100,000 deep', () => answers.deep(), 'protocol'],
-    ['an array of 5,000,000 values', () => answers.hugeArray(), 'protocol'],
+    ['an array of 300,000 values', () => answers.hugeArray(), 'protocol'],
     ['HTTP 401', () => answers.unauthorized(), 'auth'],
   ];
   for (const [what, attack, failure] of attacks) {
-    it(`${what}: supervisor_up 0 within supervisor.timeout, failure=${failure} in the log, then the real one again`, async () => {
+    it(`${what}: supervisor_up 0 within supervisor.timeout, failure=${failure} in the log, the poll going on`, async () => {
       hostile.behaviour = attack(hostile);
       const logFrom = exp.output.length;
       const t0 = Date.now();
@@ -147,20 +144,17 @@ describe('odd supervisord answers: supervisor_up 0 for that scrape, and the poll
       assert.equal(value(m, 'hostaudit_collector_success', { collector: 'supervisor' }), 1, 'a reading, not a failed collector');
       assert.deepEqual(serviceSeries(m), []);
       await until(`failure=${failure} logged`, () => (new RegExp(`failure=${failure}\\b`).test(exp.output.slice(logFrom)) ? true : undefined));
+      // Without a scrape, the poll meets the attack again and again: none of them stops it
+      // (a 101 used to leave it waiting for good).
+      const asked = hostile.requests;
+      await until('two more polls', () => (hostile.requests >= asked + 2 ? true : undefined));
       hostile.behaviour = hostile.forward();
       const back = await until('supervisor_up 1 again', async () => {
         const s = await exp.scrape();
         return value(s, 'hostaudit_supervisor_up') === 1 ? s : undefined;
       });
       assert.equal(find(back, 'hostaudit_service_info', { name: 'main_app' }).length, 1);
-      // The poll runs on without a scrape: it asks supervisord at least every 30 s while all is
-      // quiet, at once when a pid it watches ends.
-      const asked = hostile.requests;
-      const pid = sv.status().get('main_app')?.pid;
-      assert.ok(pid);
-      process.kill(pid, 'SIGKILL');
-      await until('the background poll asking again', () => (hostile.requests > asked ? true : undefined));
-      await sv.waitFor((st) => st.get('main_app')?.state === 'RUNNING' && st.get('main_app')?.pid !== pid);
+      if (what.startsWith('101')) await restartsCountedByThePoll();
     });
   }
 

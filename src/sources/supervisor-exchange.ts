@@ -7,8 +7,12 @@ import { describeError } from '../errors.js';
 import { closeWithReset } from './close-with-reset.js';
 import { SupervisorError, type SupervisorFailure } from './supervisor-error.js';
 
-/** The largest answer read: 5,000 processes' getAllProcessInfo is some 5 MB. */
-export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/**
+ * The largest answer read: 5,000 processes' getAllProcessInfo is some 5 MB, and the decoder
+ * takes no more than 250,000 values (some 16,000 processes) anyway. An answer is held about
+ * three times while read (chunks, their concatenation, the text), so this bounds memory too.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** Connection errors by what they mean to a person; anything else is a peer not speaking XML-RPC. */
 const FAILURE_BY_CODE: Readonly<Record<string, SupervisorFailure>> = {

@@ -175,10 +175,20 @@ export const answers = {
   informational: (h: HostileSupervisord): Behaviour => (c) => h.every(c, 200, 'HTTP/1.1 102 Processing\r\n\r\n'),
   /** The status line a byte a second. */
   trickle: (h: HostileSupervisord): Behaviour => (c) => h.every(c, 1000, 'H'),
-  /** A 200 with a chunked body that never ends. */
+  /** A 200 with a chunked body that never ends, 64 kB every 100 ms. */
   endless: (h: HostileSupervisord): Behaviour => (c) => {
     c.write('HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n');
-    h.every(c, 5, `10000\r\n${'<'.repeat(0x10000)}\r\n`);
+    h.every(c, 100, `10000\r\n${'<'.repeat(0x10000)}\r\n`);
+  },
+  /** A 200 with a chunked body sent as fast as the socket takes it, without end. */
+  flood: (): Behaviour => (c) => {
+    c.write('HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const chunk = Buffer.from(`100000\r\n${'<'.repeat(0x100000)}\r\n`);
+    const more = (): void => {
+      while (!c.destroyed && c.write(chunk));
+    };
+    c.on('drain', more);
+    more();
   },
   /** Declares a body over the exporter's cap. */
   oversize: (): Behaviour => (c) => c.write('HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 1000000000\r\n\r\n<?xml'),
@@ -194,9 +204,11 @@ export const answers = {
   /** Values nested 100,000 deep. */
   deep: (): Behaviour => (c) =>
     c.end(httpAnswer(`<?xml version='1.0'?><methodResponse><params><param>${'<value><array><data>'.repeat(100_000)}${'</data></array></value>'.repeat(100_000)}</param></params></methodResponse>`)),
-  /** An array of 5,000,000 empty values. */
-  hugeArray: (): Behaviour => (c) =>
-    c.end(httpAnswer(`<?xml version='1.0'?><methodResponse><params><param><value><array><data>${'<value/>'.repeat(5_000_000)}</data></array></value></param></params></methodResponse>`)),
+  /** An array of 300,000 empty values (2.4 MB: under the size cap, over the value cap). */
+  hugeArray: (): Behaviour => {
+    const a = httpAnswer(`<?xml version='1.0'?><methodResponse><params><param><value><array><data>${'<value/>'.repeat(300_000)}</data></array></value></param></params></methodResponse>`);
+    return (c) => c.end(a);
+  },
   /** HTTP 401, as supervisord answers wrong credentials. */
   unauthorized: (): Behaviour => (c) => c.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'),
   /** A well-formed supervisord answer listing `processes` (made once per set of calls asked). */
