@@ -7,7 +7,7 @@ import { bootTimeSeconds, systemConstants, treeUsage, type TreeUsage } from '../
 import { logFileBytesSync } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import { SupervisorError } from '../sources/supervisor-error.js';
-import { ProcSlicer } from './proc-slicer.js';
+import { WorkSlicer } from '../sources/work-slicer.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 import { listStillCurrent } from './process-list-reuse.js';
@@ -266,7 +266,7 @@ export class SupervisorCollector implements Collector {
       tcp(l, n);
     };
     // In slices, as the /proc reads: thousands of entries must not hold the event loop.
-    const slice = new ProcSlicer(ctx.signal);
+    const slice = new WorkSlicer(ctx.signal);
     for (let i = 0; i < snap.processes.length; i++) {
       await slice.next();
       emit(snap.processes[i] as SupervisorProcess, i);
@@ -289,7 +289,7 @@ export class SupervisorCollector implements Collector {
     // One tree per distinct root pid (entries may share one: a hostile or confused answer),
     // read in slices that give the event loop back and stop once the deadline has passed.
     const trees = new Map<number, TreeUsage | undefined>();
-    const slice = new ProcSlicer(ctx.signal);
+    const slice = new WorkSlicer(ctx.signal);
     for (const p of running) {
       if (trees.has(p.pid)) {
         usage.set(p, trees.get(p.pid));

@@ -4,7 +4,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { readSupervisorPassword, type SupervisorConfig } from '../config.js';
 import { SourceError, describeError } from '../errors.js';
-import { decodeResponse, encodeCall, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from './xmlrpc.js';
+import { decodeResponseSliced, encodeCall, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from './xmlrpc.js';
+import { WorkSlicer } from './work-slicer.js';
 import { exchange } from './supervisor-exchange.js';
 import { SupervisorError } from './supervisor-error.js';
 
@@ -161,11 +162,14 @@ export class SupervisorClient {
       };
     }
     const xml = await exchange(mod, options, body, safeUrl(url), this.cfg.timeoutMs, signal);
+    // A large answer (5,000 processes: some 100 ms of decoding) is decoded in slices.
+    const slicer = new WorkSlicer(signal ?? new AbortController().signal);
     try {
-      return decodeResponse(xml);
+      return await decodeResponseSliced(xml, () => slicer.next());
     } catch (err) {
       if (err instanceof XmlRpcFault) throw new SupervisorError('protocol', `${method}: ${err.message}`);
       if (err instanceof XmlRpcFormatError) throw new SupervisorError('protocol', `${safeUrl(url)}: ${err.message}`);
+      if (signal?.aborted) throw new SupervisorError('timeout', `${safeUrl(url)}: aborted while decoding the answer (collector deadline or shutdown)`);
       throw err;
     }
   }

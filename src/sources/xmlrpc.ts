@@ -285,9 +285,55 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
  * malformed or over budget. Time is linear in the text's length.
  */
 export function decodeResponse(xml: string): XmlRpcValue {
+  const c: Cursor = new Cursor(xml);
+  return decodeValue(c, openResult(c));
+}
+
+/**
+ * decodeResponse in slices: the elements of the answer's arrays down to `levels` deep (a
+ * multicall's list, its process list) are decoded one by one, with `pause()` awaited before
+ * each, so a large answer does not hold the event loop; pause() may throw to stop. The same
+ * values and errors as decodeResponse.
+ */
+export async function decodeResponseSliced(xml: string, pause: () => Promise<void>, levels = 2): Promise<XmlRpcValue> {
+  const c: Cursor = new Cursor(xml);
+  return decodeValueSliced(c, openResult(c), pause, levels);
+}
+
+async function decodeValueSliced(c: Cursor, empty: boolean, pause: () => Promise<void>, levels: number): Promise<XmlRpcValue> {
+  if (empty || levels === 0) return decodeValue(c, empty);
+  // Read as decodeValue reads the start of a value; anything but a non-empty array goes back
+  // to it whole.
+  const at = c.i;
+  const lead = c.text();
+  const o = c.atClose('value') ? undefined : c.open();
+  if (o?.tag !== 'array' || o.empty || lead.trim() !== '') {
+    c.i = at;
+    return decodeValue(c, false);
+  }
+  if (++c.values > MAX_VALUES) c.fail(`more than ${MAX_VALUES} values`);
+  if (++c.depth > MAX_DEPTH) c.fail(`nested deeper than ${MAX_DEPTH}`);
+  const out: XmlRpcValue[] = [];
+  if (!c.expectOpen('data')) {
+    while (!c.atClose('data')) {
+      await pause();
+      out.push(await decodeValueSliced(c, c.expectOpen('value'), pause, levels - 1));
+    }
+  }
+  c.expectClose('array');
+  c.depth--;
+  c.expectClose('value');
+  return out;
+}
+
+/**
+ * Moves the cursor into the answer's one <value>; returns whether it is empty. Throws
+ * XmlRpcFault for a <fault>.
+ */
+function openResult(c: Cursor): boolean {
+  const xml = c.s;
   const start = xml.indexOf('<methodResponse');
   if (start < 0) throw new XmlRpcFormatError('no <methodResponse>');
-  const c: Cursor = new Cursor(xml);
   c.i = start;
   if (c.expectOpen('methodResponse')) c.fail('no <param><value>');
   c.skip();
@@ -307,5 +353,5 @@ export function decodeResponse(xml: string): XmlRpcValue {
   c.skip();
   const v = c.open();
   if (v?.tag !== 'value') c.fail('no <param><value>');
-  return decodeValue(c, v.empty);
+  return v.empty;
 }

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseProcessInfo } from '../../src/sources/supervisor.js';
 import { SupervisorError } from '../../src/sources/supervisor-error.js';
-import { decodeResponse, MAX_DEPTH, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from '../../src/sources/xmlrpc.js';
+import { decodeResponse, decodeResponseSliced, MAX_DEPTH, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from '../../src/sources/xmlrpc.js';
 import { fuzzParams } from '../helpers/fuzz.js';
 import { PYTHON } from '../helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
@@ -63,6 +63,17 @@ function pythonDecode(docs: readonly string[]): Outcome[] {
 function ours(doc: string): Outcome {
   try {
     return { value: decodeResponse(doc) };
+  } catch (err) {
+    if (err instanceof XmlRpcFault) return { fault: [err.faultCode, err.faultString] };
+    if (err instanceof XmlRpcFormatError) return { error: err.message };
+    throw err;
+  }
+}
+
+/** The sliced decoder's outcome, run to its end (its pauses resolve at once). */
+async function oursSliced(doc: string): Promise<Outcome> {
+  try {
+    return { value: await decodeResponseSliced(doc, async () => undefined) };
   } catch (err) {
     if (err instanceof XmlRpcFault) return { fault: [err.faultCode, err.faultString] };
     if (err instanceof XmlRpcFormatError) return { error: err.message };
@@ -222,6 +233,21 @@ describe('fuzz: XML-RPC', () => {
     fc.assert(
       fc.property(fc.constantFrom(...captured.map(([, d]) => d)), fc.array(edit, { minLength: 1, maxLength: 8 }), (doc, edits) => survives(mutate(doc, edits))),
       fuzzParams(3000),
+    );
+  });
+
+  it('decodes in slices exactly as in one go, intact or mutated', async () => {
+    for (const [file, doc] of captured) assert.deepStrictEqual(await oursSliced(doc), ours(doc), file);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constantFrom(...captured.map(([, d]) => d)), arbAnswer),
+        fc.array(edit, { maxLength: 6 }),
+        async (doc, edits) => {
+          const d = mutate(doc, edits);
+          assert.deepStrictEqual(await oursSliced(d), ours(d));
+        },
+      ),
+      fuzzParams(2000),
     );
   });
 

@@ -1,10 +1,10 @@
 // A collector's deadline really ends its work: CollectorRunner aborts the signal it passed
-// down, a collector that reads /proc in ProcSlicer slices stops at its next slice, and the
+// down, a collector that reads /proc in WorkSlicer slices stops at its next slice, and the
 // event loop is served between slices meanwhile.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Collector } from '../../src/collectors/collector.js';
-import { ProcSlicer } from '../../src/collectors/proc-slicer.js';
+import { WorkSlicer } from '../../src/sources/work-slicer.js';
 import { CollectorRunner } from '../../src/collectors/run-collectors.js';
 import { Logger } from '../../src/log.js';
 import { readProcessTable } from '../../src/sources/proc-tree.js';
@@ -17,7 +17,7 @@ class EndlessProcReader implements Collector {
   reads = 0;
   ended: unknown;
   async collect(ctx: { signal: AbortSignal }): Promise<never> {
-    const slice = new ProcSlicer(ctx.signal, 5);
+    const slice = new WorkSlicer(ctx.signal, 5);
     try {
       for (;;) {
         await slice.next();
@@ -56,7 +56,7 @@ describe('collector deadline', () => {
 
   it('a slicer yields only once its slice is spent, and throws the abort reason', async () => {
     const ac = new AbortController();
-    const s = new ProcSlicer(ac.signal, 10_000);
+    const s = new WorkSlicer(ac.signal, 10_000);
     let yielded = false;
     setImmediate(() => (yielded = true));
     await s.next();

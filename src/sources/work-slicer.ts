@@ -1,10 +1,11 @@
-// Cuts a long run of synchronous /proc reads into slices: between slices the event loop
-// serves /-/healthy and scrapes, and a collector past its deadline stops instead of reading on.
+// Cuts a long run of synchronous work (/proc reads, decoding a large answer) into slices:
+// between slices the event loop serves /-/healthy and scrapes, and work past its deadline
+// stops instead of going on.
 
 /** Synchronous work allowed between two returns to the event loop. */
 export const SLICE_MS = 20;
 
-export class ProcSlicer {
+export class WorkSlicer {
   private sliceStart = performance.now();
 
   constructor(
