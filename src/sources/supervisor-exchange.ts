@@ -62,7 +62,9 @@ export function exchange(
     const timer = setTimeout(() => fail('timeout', `no answer within ${timeoutMs}ms`), timeoutMs);
     timer.unref();
 
+    let answer: http.IncomingMessage | undefined;
     const req = mod.request({ ...options, agent: false }, (res) => {
+      answer = res;
       // Over TCP, no TIME_WAIT left per call on the host (close-with-reset.ts).
       res.prependListener('end', () => closeWithReset(res.socket));
       const status = res.statusCode ?? 0;
@@ -101,7 +103,11 @@ export function exchange(
       const failure = FAILURE_BY_CODE[err.code ?? ''] ?? 'protocol';
       fail(failure, describeError(err), err);
     });
-    req.on('close', () => fail('protocol', 'connection closed without an answer'));
+    // node:http emits the request's 'close' before the answer's 'end' when the peer closed
+    // right after a complete answer: that answer still ends (and is read).
+    req.on('close', () => {
+      if (!answer?.complete) fail('protocol', 'connection closed without an answer');
+    });
     if (signal?.aborted) {
       onAbort();
       return;
