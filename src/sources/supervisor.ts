@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { readSupervisorPassword, type SupervisorConfig } from '../config.js';
 import { SourceError, describeError } from '../errors.js';
-import { decodeResponseSliced, encodeCall, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from './xmlrpc.js';
+import { clip, decodeResponseSliced, encodeCall, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from './xmlrpc.js';
 import { WorkSlicer } from './work-slicer.js';
 import { exchange } from './supervisor-exchange.js';
 import { SupervisorError } from './supervisor-error.js';
@@ -123,7 +123,7 @@ export class SupervisorClient {
     // the XML-RPC multicall convention has it); a failed call is a {faultCode, faultString} struct.
     return result.map((r, i) => {
       if (r !== null && typeof r === 'object' && !Array.isArray(r) && 'faultCode' in r) {
-        throw new SupervisorError('protocol', `${calls[i]} failed: ${typeof r.faultString === 'string' ? r.faultString : 'fault'}`);
+        throw new SupervisorError('protocol', `${calls[i]} failed: ${typeof r.faultString === 'string' ? clip(r.faultString) : 'fault'}`);
       }
       return r;
     });

@@ -2,12 +2,17 @@
 // Pure functions, unit-tested and fuzzed; transport lives in supervisor.ts.
 export type XmlRpcValue = string | number | boolean | null | XmlRpcValue[] | { [k: string]: XmlRpcValue };
 
+/** Peer text as it goes into an error message (and so a log line): at most `max` characters. */
+export function clip(s: string, max = 200): string {
+  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length} chars)`;
+}
+
 export class XmlRpcFault extends Error {
   constructor(
     readonly faultCode: number,
     readonly faultString: string,
   ) {
-    super(`XML-RPC fault ${faultCode}: ${faultString}`);
+    super(`XML-RPC fault ${faultCode}: ${clip(faultString)}`);
     this.name = 'XmlRpcFault';
   }
 }
@@ -274,7 +279,7 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
       break;
     }
     default:
-      c.fail(`unsupported XML-RPC type <${o.tag}>`);
+      c.fail(`unsupported XML-RPC type <${clip(o.tag, 40)}>`);
   }
   c.expectClose('value');
   return v;

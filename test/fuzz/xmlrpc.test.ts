@@ -91,6 +91,8 @@ function survives(doc: string): void {
     v = decodeResponse(doc);
   } catch (err) {
     if (!(err instanceof XmlRpcFormatError || err instanceof XmlRpcFault)) throw err;
+    // The message goes into a log line: the peer's text in it is clipped.
+    assert.ok(err.message.length < 400, `a message of ${err.message.length} chars`);
   }
   if (v !== undefined) {
     // The client reads a list of processes, or a multicall whose fifth value is one.
@@ -274,6 +276,16 @@ describe('fuzz: XML-RPC', () => {
       }),
       fuzzParams(50),
     );
+  });
+
+  it('keeps peer text in error messages short', () => {
+    const long = 'x'.repeat(1_000_000);
+    for (const doc of [
+      `<methodResponse><params><param><value><${long}>1</${long}></value></param></params></methodResponse>`,
+      `<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>1</int></value></member><member><name>faultString</name><value>${long}</value></member></struct></value></fault></methodResponse>`,
+    ]) {
+      assert.throws(() => decodeResponse(doc), (e: Error) => (e instanceof XmlRpcFormatError || e instanceof XmlRpcFault) && e.message.length < 400);
+    }
   });
 
   it('keeps the inputs that once failed as regressions', () => {
