@@ -29,8 +29,7 @@ export class XmlRpcFormatError extends Error {
  * The decoder's budget: nesting (the recursion is bounded by it, so a deep document cannot
  * overflow the stack) and values in all (bounds the memory an answer can make). supervisord
  * nests four deep (multicall list, process list, struct, value) and sends some 15 values per
- * process, so these allow some 16,000 processes; decoding is synchronous, and the value cap
- * also bounds how long it holds the event loop.
+ * process, so these allow some 16,000 processes; the value cap also bounds the decoding time.
  */
 export const MAX_DEPTH = 32;
 export const MAX_VALUES = 250_000;
