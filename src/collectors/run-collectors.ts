@@ -95,11 +95,18 @@ export class CollectorRunner {
         reject(err);
       }, this.timeoutMs);
     });
+    const work = c.collect({ signal: ac.signal, log: this.log, memo });
     try {
-      const families = await Promise.race([c.collect({ signal: ac.signal, log: this.log, memo }), deadline]);
+      const families = await Promise.race([work, deadline]);
       return { name: c.name, ok: true, seconds: elapsed(t0), families };
     } catch (err) {
       this.log.warn('collector failed', { collector: c.name, err: describeError(err) });
+      // The abort tells the collector to stop; say when its work really ended, so work that
+      // runs on past its deadline shows in the log.
+      if (ac.signal.aborted) {
+        const settled = (): void => this.log.debug('collector work ended', { collector: c.name, seconds: elapsed(t0) });
+        work.then(settled, settled);
+      }
       return { name: c.name, ok: false, seconds: elapsed(t0), families: [] };
     } finally {
       clearTimeout(timer);

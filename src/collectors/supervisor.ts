@@ -1,11 +1,13 @@
 // The "supervisor" collector: supervisord's own state, every configured program's state,
 // and the CPU, memory, fds, TCP sockets and log bytes of each program's process tree.
-import { describeError } from '../errors.js';
+import { describeError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
 import { bootTimeSeconds, systemConstants, treeUsage, type TreeUsage } from '../sources/proc-tree.js';
 import { logFileBytesSync } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
+import { SupervisorError } from '../sources/supervisor-error.js';
+import { WorkSlicer } from '../sources/work-slicer.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 import { listStillCurrent } from './process-list-reuse.js';
@@ -85,7 +87,9 @@ export class SupervisorCollector implements Collector {
     } catch (err) {
       this.quiet = undefined;
       this.known = undefined;
-      this.log.debug('supervisor poll failed', { err: describeError(err) });
+      const failure = err instanceof SupervisorError ? { failure: err.failure } : {};
+      // A bug in the poll is said at error level; the next poll runs all the same.
+      this.log.log(err instanceof SourceError ? 'debug' : 'error', 'supervisor poll failed', { ...failure, err: describeError(err) });
     } finally {
       this.polling = false;
     }
@@ -155,6 +159,8 @@ export class SupervisorCollector implements Collector {
     try {
       ({ snap, listAge } = await this.read(ctx));
     } catch (err) {
+      // Only supervisord's failures mean "down"; anything else is a bug and fails the collector.
+      if (!(err instanceof SourceError)) throw err;
       // Said once at warn when it goes away, then at debug: a down supervisord must not flood the log.
       this.lastFailure = { failure: supervisorFailure(err), error: describeError(err) };
       ctx.log.log(this.lastUp === false ? 'debug' : 'warn', 'supervisord did not answer', { failure: this.lastFailure.failure, why: FAILURE_TEXT[this.lastFailure.failure], err: describeError(err) });
@@ -211,19 +217,21 @@ export class SupervisorCollector implements Collector {
       [...SERVICE, 'stream'],
     );
 
-    // One /proc pass for all services; a failure here must not hide supervisor state.
+    // One /proc pass for all services; a failure here must not hide supervisor state. Past the
+    // deadline the collector has failed anyway: the abort ends it, not a quiet partial answer.
     let usage = new Map<SupervisorProcess, TreeUsage | undefined>();
     let sockets = new Map<number, ReadonlySet<number>>();
     try {
       ({ usage, sockets } = await this.readProc(snap.processes, ctx));
     } catch (err) {
+      if (ctx.signal.aborted) throw err;
       ctx.log.warn('reading /proc failed', { err: describeError(err) });
     }
 
     const logSizes = snap.processes.map((p) => [logFileBytesSync(p.stdoutLogfile), logFileBytesSync(p.stderrLogfile)] as const);
 
     const live = new Set<string>();
-    snap.processes.forEach((p, i) => {
+    const emit = (p: SupervisorProcess, i: number): void => {
       // Label objects written out rather than spread from `l`: a spread costs several times a
       // literal, and a host of 500 services makes some 12,000 of them per scrape.
       const { group, name } = p;
@@ -261,7 +269,13 @@ export class SupervisorCollector implements Collector {
       let n = 0;
       if (ns) for (const inode of u.socketInodes) if (ns.has(inode)) n++;
       tcp(l, n);
-    });
+    };
+    // In slices, as the /proc reads: thousands of entries must not hold the event loop.
+    const slice = new WorkSlicer(ctx.signal);
+    for (let i = 0; i < snap.processes.length; i++) {
+      await slice.next();
+      emit(snap.processes[i] as SupervisorProcess, i);
+    }
     for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
     return b.build();
   }
@@ -277,8 +291,18 @@ export class SupervisorCollector implements Collector {
     if (running.length === 0) return { usage, sockets };
     const table = processTable(ctx);
     const byTable = new Map<object, ReadonlySet<number>>();
+    // One tree per distinct root pid (entries may share one: a hostile or confused answer),
+    // read in slices that give the event loop back and stop once the deadline has passed.
+    const trees = new Map<number, TreeUsage | undefined>();
+    const slice = new WorkSlicer(ctx.signal);
     for (const p of running) {
+      if (trees.has(p.pid)) {
+        usage.set(p, trees.get(p.pid));
+        continue;
+      }
+      await slice.next();
       const u = treeUsage(table, p.pid);
+      trees.set(p.pid, u);
       usage.set(p, u);
       if (!u) continue; // exited between supervisor's answer and our read: skipped, not an error
       if (u.socketInodes.size === 0) continue; // no socket at all: no TCP table to read for it

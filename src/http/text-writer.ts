@@ -3,6 +3,8 @@
 // strings left about 8 MB of intermediate strings per scrape for the garbage collector; this
 // writes the response body's bytes once.
 
+import { capLabelValue, LABEL_VALUE_MAX } from './label-cap.js';
+
 const BACKSLASH = 92;
 const NEWLINE = 10;
 const QUOTE = 34;
@@ -10,6 +12,7 @@ const QUOTE = 34;
 export class TextWriter {
   private buf: Buffer;
   private len = 0;
+  private readonly cut = new Map<string, string>();
 
   constructor(sizeHint: number) {
     this.buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
@@ -47,8 +50,15 @@ export class TextWriter {
     this.escaped(s, true, false);
   }
 
-  /** A label value: backslash, newline and double quote escaped. */
+  /** A label value: backslash, newline and double quote escaped; cut when too long (label-cap.ts). */
   labelValue(s: string): void {
+    if (s.length > LABEL_VALUE_MAX) {
+      // Cut once per value and body: a long name recurs in every series of its service.
+      let c = this.cut.get(s);
+      if (c === undefined) this.cut.set(s, (c = capLabelValue(s)));
+      this.escaped(c, true, true);
+      return;
+    }
     this.escaped(s, true, true);
   }
 

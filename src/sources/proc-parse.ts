@@ -32,8 +32,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
-  if (!Number.isInteger(pid)) return undefined;
+  const head = text.slice(0, open).trim();
+  // Digits only: Number() would also take '', '0x1f' or '1e3'.
+  if (!/^[0-9]{1,10}$/.test(head)) return undefined;
+  const pid = Number(head);
   // Field 3 (state) starts two characters after ')'; fields are separated by one space.
   let i = close + 2;
   const stateEnd = text.indexOf(' ', i);
@@ -76,8 +78,9 @@ export function parseProcStat(text: string): ProcStat | undefined {
     vsizeBytes: f[23] as number,
     rssPages: f[24] as number,
   };
-  for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.threads, stat.vsizeBytes, stat.rssPages]) {
-    if (!Number.isFinite(v)) return undefined;
+  // The kernel prints these unsigned: a sign or a malformed field means the line is not a stat line.
+  for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.threads, stat.starttime, stat.vsizeBytes, stat.rssPages]) {
+    if (!Number.isFinite(v) || v < 0) return undefined;
   }
   return stat;
 }

@@ -4,8 +4,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { readSupervisorPassword, type SupervisorConfig } from '../config.js';
 import { SourceError, describeError } from '../errors.js';
-import { decodeResponse, encodeCall, XmlRpcFault, type XmlRpcValue } from './xmlrpc.js';
-import { closeWithReset } from './close-with-reset.js';
+import { clip, decodeResponseSliced, encodeCall, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from './xmlrpc.js';
+import { WorkSlicer } from './work-slicer.js';
+import { exchange } from './supervisor-exchange.js';
+import { SupervisorError } from './supervisor-error.js';
 
 /** supervisord's process states (supervisor/states.py), code → name. */
 export const PROCESS_STATES: Readonly<Record<number, string>> = {
@@ -52,8 +54,6 @@ export interface SupervisorSnapshot extends SupervisorHead {
 
 const HEAD_CALLS = ['supervisor.getSupervisorVersion', 'supervisor.getIdentification', 'supervisor.getState', 'supervisor.getPID'] as const;
 
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-
 export class SupervisorClient {
   /** The URL that answered last; tried first next time. */
   private preferred: string | undefined;
@@ -70,19 +70,22 @@ export class SupervisorClient {
   }
 
   async call(method: string, params: XmlRpcValue[] = [], signal?: AbortSignal): Promise<XmlRpcValue> {
-    const unreachable: string[] = [];
+    const missed: SupervisorError[] = [];
     for (const url of this.order()) {
       try {
         const value = await this.callAt(url, method, params, signal);
         this.preferred = url;
         return value;
       } catch (err) {
-        // Only "nobody there" moves on to the next default socket; a real answer (401, fault) does not.
-        if (!(err instanceof UnreachableError)) throw err instanceof SourceError ? err : new SourceError('supervisor', describeError(err));
-        unreachable.push(err.message.replace(/^supervisor: /, ''));
+        // Only "nobody there" (or "not ours to open") moves on to the next default socket; a
+        // real answer (401, fault, garbage) does not.
+        if (!(err instanceof SupervisorError) || (err.failure !== 'unreachable' && err.failure !== 'permission')) throw err;
+        missed.push(err);
       }
     }
-    throw new SourceError('supervisor', unreachable.join('; '));
+    // A socket we may not open says more than a missing one beside it.
+    const failure = missed.some((e) => e.failure === 'permission') ? 'permission' : 'unreachable';
+    throw new SupervisorError(failure, missed.map((e) => e.message.replace(/^supervisor: /, '')).join('; ') || 'no supervisor URL configured');
   }
 
   /**
@@ -100,12 +103,12 @@ export class SupervisorClient {
   }
 
   private headOf(values: XmlRpcValue[]): SupervisorHead {
-    const state = values[2] as Record<string, XmlRpcValue> | null;
+    const state = values[2] as Record<string, XmlRpcValue> | null | undefined;
     return {
       url: this.preferred ?? this.cfg.urls[0] ?? '',
-      version: String(values[0]),
-      identification: String(values[1]),
-      state: String(state?.statename ?? 'UNKNOWN'),
+      version: str(values[0]),
+      identification: str(values[1]),
+      state: str(state !== null && typeof state === 'object' && !Array.isArray(state) ? state.statename : undefined) || 'UNKNOWN',
       pid: num(values[3]),
     };
   }
@@ -114,13 +117,13 @@ export class SupervisorClient {
   private async multicall(calls: readonly string[], signal?: AbortSignal): Promise<XmlRpcValue[]> {
     const result = await this.call('system.multicall', [calls.map((methodName) => ({ methodName, params: [] }))], signal);
     if (!Array.isArray(result) || result.length !== calls.length) {
-      throw new SourceError('supervisor', 'unexpected system.multicall answer');
+      throw new SupervisorError('protocol', 'unexpected system.multicall answer');
     }
     // supervisord's multicall returns each result bare (not wrapped in a one-element array as
     // the XML-RPC multicall convention has it); a failed call is a {faultCode, faultString} struct.
     return result.map((r, i) => {
       if (r !== null && typeof r === 'object' && !Array.isArray(r) && 'faultCode' in r) {
-        throw new SourceError('supervisor', `${calls[i]} failed: ${String(r.faultString ?? 'fault')}`);
+        throw new SupervisorError('protocol', `${calls[i]} failed: ${typeof r.faultString === 'string' ? clip(r.faultString) : 'fault'}`);
       }
       return r;
     });
@@ -143,9 +146,6 @@ export class SupervisorClient {
       const token = Buffer.from(`${this.cfg.username}:${password ?? ''}`).toString('base64');
       headers.authorization = `Basic ${token}`;
     }
-    const timeout = AbortSignal.timeout(this.cfg.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-
     let options: http.RequestOptions;
     let mod: typeof http | typeof https = http;
     if (url.startsWith('unix://')) {
@@ -161,52 +161,19 @@ export class SupervisorClient {
         headers,
       };
     }
-    const xml = await new Promise<string>((resolve, reject) => {
-      const req = mod.request({ ...options, signal: combined, agent: false }, (res) => {
-        // Over TCP, no TIME_WAIT left per call on the host (close-with-reset.ts).
-        res.prependListener('end', () => closeWithReset(res.socket));
-        if (res.statusCode !== 200) {
-          res.resume();
-          const why = res.statusCode === 401 ? 'authentication failed (HTTP 401)' : `HTTP ${res.statusCode}`;
-          reject(new SourceError('supervisor', `${safeUrl(url)}: ${why}`));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(new Error('response too large'));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('error', reject);
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (timeout.aborted) {
-          reject(new SourceError('supervisor', `${safeUrl(url)}: no answer within ${this.cfg.timeoutMs}ms`));
-        } else if (signal?.aborted) {
-          reject(new SourceError('supervisor', `${safeUrl(url)}: aborted`));
-        } else if (['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK'].includes(err.code ?? '')) {
-          reject(new UnreachableError('supervisor', `${safeUrl(url)}: ${describeError(err)}`));
-        } else {
-          reject(new SourceError('supervisor', `${safeUrl(url)}: ${describeError(err)}`));
-        }
-      });
-      req.end(body);
-    });
+    const xml = await exchange(mod, options, body, safeUrl(url), this.cfg.timeoutMs, signal);
+    // A large answer (5,000 processes: some 100 ms of decoding) is decoded in slices.
+    const slicer = new WorkSlicer(signal ?? new AbortController().signal);
     try {
-      return decodeResponse(xml);
+      return await decodeResponseSliced(xml, () => slicer.next());
     } catch (err) {
-      if (err instanceof XmlRpcFault) throw new SourceError('supervisor', `${method}: ${err.message}`);
-      throw new SourceError('supervisor', describeError(err));
+      if (err instanceof XmlRpcFault) throw new SupervisorError('protocol', `${method}: ${err.message}`);
+      if (err instanceof XmlRpcFormatError) throw new SupervisorError('protocol', `${safeUrl(url)}: ${err.message}`);
+      if (signal?.aborted) throw new SupervisorError('timeout', `${safeUrl(url)}: aborted while decoding the answer (collector deadline or shutdown)`);
+      throw err;
     }
   }
 }
-
-class UnreachableError extends SourceError {}
 
 /** A URL fit for logs and labels: credentials removed. */
 export function safeUrl(url: string): string {
@@ -221,19 +188,21 @@ export function safeUrl(url: string): string {
   }
 }
 
+// typeof first: a struct where a scalar belongs must not reach Number()/String(), which call
+// its members (a member named valueOf or toString throws).
 function num(v: XmlRpcValue | undefined): number {
-  return typeof v === 'number' ? v : Number(v ?? 0) || 0;
+  return typeof v === 'number' ? v : typeof v === 'string' ? Number(v) || 0 : 0;
 }
 
 function str(v: XmlRpcValue | undefined): string {
-  return v === undefined || v === null ? '' : String(v);
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 }
 
 /** getAllProcessInfo's structs → typed processes. Exported for unit tests. */
 export function parseProcessInfo(v: XmlRpcValue): SupervisorProcess[] {
-  if (!Array.isArray(v)) throw new SourceError('supervisor', 'getAllProcessInfo did not return a list');
+  if (!Array.isArray(v)) throw new SupervisorError('protocol', 'getAllProcessInfo did not return a list');
   return v.map((item) => {
-    const p = (item ?? {}) as Record<string, XmlRpcValue>;
+    const p = (item !== null && typeof item === 'object' && !Array.isArray(item) ? item : {}) as Record<string, XmlRpcValue>;
     const code = num(p.state);
     return {
       group: str(p.group),

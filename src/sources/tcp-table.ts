@@ -85,7 +85,13 @@ export function endsTable(n: number): boolean {
 
 const readAsync = promisify(read);
 
-/** A /proc/net table's text, read as `endsTable` allows; undefined when it cannot be opened. */
+/**
+ * The most of one table read: some 220,000 sockets. Past it the table is not read on (its
+ * figures are absent): memory and the synchronous parse stay bounded on any host.
+ */
+export const MAX_TABLE_BYTES = 32 * 1024 * 1024;
+
+/** A /proc/net table's text, read as `endsTable` allows; undefined when it cannot be opened or is over MAX_TABLE_BYTES. */
 export async function readNetTable(file: string): Promise<string | undefined> {
   let fd: number;
   try {
@@ -110,6 +116,7 @@ export async function readNetTable(file: string): Promise<string | undefined> {
       // with the first only. A table of a few pages was not measured in-process.
       const bytesRead = text === '' ? (await readAsync(fd, buf, 0, buf.length, null)).bytesRead : readSync(fd, buf, 0, buf.length, null);
       if (bytesRead === 0) break;
+      if (text.length + bytesRead > MAX_TABLE_BYTES) return undefined;
       text += buf.toString('latin1', 0, bytesRead);
       if (endsTable(bytesRead)) break;
     }

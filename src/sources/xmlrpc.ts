@@ -1,16 +1,38 @@
 // Minimal XML-RPC (the subset supervisord speaks): encode a call, decode a response.
-// Pure functions, unit-tested; transport lives in supervisor.ts.
+// Pure functions, unit-tested and fuzzed; transport lives in supervisor.ts.
 export type XmlRpcValue = string | number | boolean | null | XmlRpcValue[] | { [k: string]: XmlRpcValue };
+
+/** Peer text as it goes into an error message (and so a log line): at most `max` characters. */
+export function clip(s: string, max = 200): string {
+  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length} chars)`;
+}
 
 export class XmlRpcFault extends Error {
   constructor(
     readonly faultCode: number,
     readonly faultString: string,
   ) {
-    super(`XML-RPC fault ${faultCode}: ${faultString}`);
+    super(`XML-RPC fault ${faultCode}: ${clip(faultString)}`);
     this.name = 'XmlRpcFault';
   }
 }
+
+/** A response that is not well-formed XML-RPC, or exceeds the decoder's budget. */
+export class XmlRpcFormatError extends Error {
+  constructor(message: string) {
+    super(`malformed XML-RPC response: ${message}`);
+    this.name = 'XmlRpcFormatError';
+  }
+}
+
+/**
+ * The decoder's budget: nesting (the recursion is bounded by it, so a deep document cannot
+ * overflow the stack) and values in all (bounds the memory an answer can make). supervisord
+ * nests four deep (multicall list, process list, struct, value) and sends some 15 values per
+ * process, so these allow some 16,000 processes; the value cap also bounds the decoding time.
+ */
+export const MAX_DEPTH = 32;
+export const MAX_VALUES = 250_000;
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -43,10 +65,12 @@ export function encodeCall(method: string, params: readonly XmlRpcValue[] = []):
 
 class Cursor {
   i = 0;
+  depth = 0;
+  values = 0;
   constructor(readonly s: string) {}
 
   fail(what: string): never {
-    throw new Error(`malformed XML-RPC response: ${what}`);
+    throw new XmlRpcFormatError(what);
   }
 
   /** Skips whitespace, comments and processing instructions. */
@@ -81,11 +105,16 @@ class Cursor {
     if (c1 === 47 /* / */ || c1 === 33 /* ! */ || c1 === 63 /* ? */) return undefined;
     const end = s.indexOf('>', this.i + 1);
     if (end < 0) this.fail('unterminated tag');
-    let inner = s.slice(this.i + 1, end);
-    const empty = inner.endsWith('/');
-    if (empty) inner = inner.slice(0, -1);
-    const sp = inner.search(/[\s]/);
-    const tag = sp < 0 ? inner : inner.slice(0, sp);
+    const empty = s.charCodeAt(end - 1) === 47; /* / */
+    // The name ends at whitespace, the '/' of an empty element or the '>' (no regex, no
+    // intermediate string: this runs once per element).
+    let e = this.i + 1;
+    const stop = empty ? end - 1 : end;
+    for (; e < stop; e++) {
+      const c = s.charCodeAt(e);
+      if (c === 32 || c === 10 || c === 13 || c === 9) break;
+    }
+    const tag = s.slice(this.i + 1, e);
     this.i = end + 1;
     return { tag, empty };
   }
@@ -106,9 +135,16 @@ class Cursor {
     this.skip();
     const s = this.s;
     if (s.charCodeAt(this.i) !== 60 || s.charCodeAt(this.i + 1) !== 47) return false;
-    const end = s.indexOf('>', this.i + 2);
-    if (end < 0 || s.slice(this.i + 2, end).trim() !== tag) return false;
-    this.i = end + 1;
+    // Compared in place: "</tag>" or "</tag >", without slicing the closing tag out.
+    if (!s.startsWith(tag, this.i + 2)) return false;
+    let e = this.i + 2 + tag.length;
+    for (;;) {
+      const c = s.charCodeAt(e);
+      if (c === 62 /* > */) break;
+      if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
+      e++;
+    }
+    this.i = e + 1;
     return true;
   }
 
@@ -160,6 +196,7 @@ function decodeEntities(t: string): string {
 
 /** Decodes the inside of a <value> whose opening tag was just read, through its </value>. */
 function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
+  if (++c.values > MAX_VALUES) c.fail(`more than ${MAX_VALUES} values`);
   if (empty) return '';
   const lead = c.text();
   if (c.atClose('value')) return lead; // <value>text</value> is a string
@@ -176,14 +213,14 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
     case 'i8': {
       const t = c.content(o.tag, o.empty).trim();
       const n = Number(t);
-      if (t === '' || !Number.isInteger(n)) throw new Error(`bad <${o.tag}> value`);
+      if (t === '' || !Number.isInteger(n)) c.fail(`bad <${o.tag}> value`);
       v = n;
       break;
     }
     case 'double': {
       const t = c.content('double', o.empty).trim();
       const n = Number(t);
-      if (t === '' || Number.isNaN(n)) throw new Error('bad <double> value');
+      if (t === '' || Number.isNaN(n)) c.fail('bad <double> value');
       v = n;
       break;
     }
@@ -201,10 +238,12 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
     case 'array': {
       const out: XmlRpcValue[] = [];
       if (!o.empty) {
+        if (++c.depth > MAX_DEPTH) c.fail(`nested deeper than ${MAX_DEPTH}`);
         if (!c.expectOpen('data')) {
           while (!c.atClose('data')) out.push(decodeValue(c, c.expectOpen('value')));
         }
         c.expectClose('array');
+        c.depth--;
       }
       v = out;
       break;
@@ -212,6 +251,7 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
     case 'struct': {
       const out: Record<string, XmlRpcValue> = {};
       if (!o.empty) {
+        if (++c.depth > MAX_DEPTH) c.fail(`nested deeper than ${MAX_DEPTH}`);
         while (!c.atClose('struct')) {
           c.expectOpen('member');
           let name: string | undefined;
@@ -226,41 +266,96 @@ function decodeValue(c: Cursor, empty: boolean): XmlRpcValue {
               has = true;
             } else c.fail('expected <name> or <value> in <member>');
           }
-          if (name === undefined || !has) throw new Error('struct member without name or value');
-          out[name] = value as XmlRpcValue;
+          if (name === undefined || !has) c.fail('struct member without name or value');
+          // A member named "__proto__" is data, not the object's prototype (defineProperty for
+          // it alone: it is several times slower than an assignment).
+          if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+          else out[name] = value as XmlRpcValue;
         }
+        c.depth--;
       }
       v = out;
       break;
     }
     default:
-      throw new Error(`unsupported XML-RPC type <${o.tag}>`);
+      c.fail(`unsupported XML-RPC type <${clip(o.tag, 40)}>`);
   }
   c.expectClose('value');
   return v;
 }
 
-/** Decodes a methodResponse; throws XmlRpcFault for a <fault>, Error for malformed XML. */
+/**
+ * Decodes a methodResponse; throws XmlRpcFault for a <fault>, XmlRpcFormatError for anything
+ * malformed or over budget. Time is linear in the text's length.
+ */
 export function decodeResponse(xml: string): XmlRpcValue {
+  const c: Cursor = new Cursor(xml);
+  return decodeValue(c, openResult(c));
+}
+
+/**
+ * decodeResponse in slices: the elements of the answer's arrays down to `levels` deep (a
+ * multicall's list, its process list) are decoded one by one, with `pause()` awaited before
+ * each, so a large answer does not hold the event loop; pause() may throw to stop. The same
+ * values and errors as decodeResponse.
+ */
+export async function decodeResponseSliced(xml: string, pause: () => Promise<void>, levels = 2): Promise<XmlRpcValue> {
+  const c: Cursor = new Cursor(xml);
+  return decodeValueSliced(c, openResult(c), pause, levels);
+}
+
+async function decodeValueSliced(c: Cursor, empty: boolean, pause: () => Promise<void>, levels: number): Promise<XmlRpcValue> {
+  if (empty || levels === 0) return decodeValue(c, empty);
+  // Read as decodeValue reads the start of a value; anything but a non-empty array goes back
+  // to it whole.
+  const at = c.i;
+  const lead = c.text();
+  const o = c.atClose('value') ? undefined : c.open();
+  if (o?.tag !== 'array' || o.empty || lead.trim() !== '') {
+    c.i = at;
+    return decodeValue(c, false);
+  }
+  if (++c.values > MAX_VALUES) c.fail(`more than ${MAX_VALUES} values`);
+  if (++c.depth > MAX_DEPTH) c.fail(`nested deeper than ${MAX_DEPTH}`);
+  const out: XmlRpcValue[] = [];
+  if (!c.expectOpen('data')) {
+    while (!c.atClose('data')) {
+      await pause();
+      out.push(await decodeValueSliced(c, c.expectOpen('value'), pause, levels - 1));
+    }
+  }
+  c.expectClose('array');
+  c.depth--;
+  c.expectClose('value');
+  return out;
+}
+
+/**
+ * Moves the cursor into the answer's one <value>; returns whether it is empty. Throws
+ * XmlRpcFault for a <fault>.
+ */
+function openResult(c: Cursor): boolean {
+  const xml = c.s;
   const start = xml.indexOf('<methodResponse');
-  if (start < 0) throw new Error('malformed XML-RPC response: no <methodResponse>');
-  const c = new Cursor(xml);
+  if (start < 0) throw new XmlRpcFormatError('no <methodResponse>');
   c.i = start;
-  if (c.expectOpen('methodResponse')) throw new Error('malformed XML-RPC response: no <param><value>');
+  if (c.expectOpen('methodResponse')) c.fail('no <param><value>');
   c.skip();
   const o = c.open();
   if (o?.tag === 'fault') {
     let f: XmlRpcValue = {};
     if (!o.empty) f = decodeValue(c, c.expectOpen('value'));
     const s = (f && typeof f === 'object' && !Array.isArray(f) ? f : {}) as Record<string, XmlRpcValue>;
-    throw new XmlRpcFault(Number(s.faultCode ?? 0), String(s.faultString ?? 'unknown fault'));
+    // typeof, not String()/Number(): a struct member named toString or valueOf would make those throw.
+    const code = typeof s.faultCode === 'number' ? s.faultCode : 0;
+    throw new XmlRpcFault(code, typeof s.faultString === 'string' ? s.faultString : 'unknown fault');
   }
-  if (o?.tag !== 'params' || o.empty) throw new Error('malformed XML-RPC response: no <param><value>');
+  if (o?.tag !== 'params' || o.empty) c.fail('no <param><value>');
   c.skip();
   const p = c.open();
-  if (p?.tag !== 'param' || p.empty) throw new Error('malformed XML-RPC response: no <param><value>');
+  if (p?.tag !== 'param' || p.empty) c.fail('no <param><value>');
   c.skip();
   const v = c.open();
-  if (v?.tag !== 'value') throw new Error('malformed XML-RPC response: no <param><value>');
-  return decodeValue(c, v.empty);
+  if (v?.tag !== 'value') c.fail('no <param><value>');
+  return v.empty;
 }
