@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { expandGlobs } from '../sources/sqlite-glob.js';
+import { findDatabases, type DatabaseFile } from '../sources/sqlite-glob.js';
 import { SqliteReader, type SqliteReading } from '../sources/sqlite-file.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
@@ -21,7 +21,7 @@ const LABELS = ['database', 'path'] as const;
 export class SqliteCollector implements Collector {
   readonly name = 'sqlite';
   private readonly reader = new SqliteReader();
-  private files: string[] = [];
+  private files: DatabaseFile[] = [];
   private firstGlob: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private globbing = false;
@@ -54,8 +54,8 @@ export class SqliteCollector implements Collector {
     if (this.globbing) return;
     this.globbing = true;
     try {
-      this.files = await expandGlobs(this.globs);
-      this.reader.retain(new Set(this.files));
+      this.files = await findDatabases(this.globs, (msg, fields) => this.noteOnce(msg, fields));
+      this.reader.retain(new Set(this.files.map((f) => f.path)));
     } catch (err) {
       this.log.warn('expanding databases globs failed', { err: describeError(err) });
     } finally {
@@ -63,10 +63,20 @@ export class SqliteCollector implements Collector {
     }
   }
 
-  async collect(_ctx: CollectContext): Promise<MetricFamily[]> {
+  /** A note about a configured path, logged when it is new or changed, not every expansion. */
+  private noteOnce(msg: string, fields: Record<string, string>): void {
+    const key = `note:${fields.path ?? ''}`;
+    const text = `${msg} ${JSON.stringify(fields)}`;
+    if (this.reported.get(key) === text) return;
+    this.reported.set(key, text);
+    this.log.warn(msg, fields);
+  }
+
+  async collect(ctx: CollectContext): Promise<MetricFamily[]> {
     // Before start() (or before the first expansion finished) the list is taken now.
     await (this.firstGlob ??= this.expand());
-    const readings = await Promise.all(this.files.map((f) => this.reader.read(f)));
+    // The deadline's signal reaches every page read: an abandoned collection stops reading.
+    const readings = await Promise.all(this.files.map((f) => this.reader.read(f, ctx.signal)));
     const b = new FamilyBuilder();
     const bytes = b.gauge(
       'hostaudit_sqlite_bytes',

@@ -1,0 +1,329 @@
+// The checks SQLite makes on the rows of sqlite_master when it loads a schema (prepare.c
+// sqlite3InitCallback, build.c sqlite3CheckObjectName and the CREATE statements' own checks),
+// so a database it calls "malformed database schema" gets ok 0 here too: rootpage present and
+// in range, a CREATE statement that tokenizes and whose type, name and table agree with the
+// row's columns, no two objects of one name, an index on an existing table. SQLite's full
+// grammar is not re-implemented: a statement that tokenizes but is not valid SQL (a keyword
+// turned into another word) is the one class left to sqlite3 (see docs/reliability.md).
+import { SqliteReadError, valueText, type TextEncoding, type Value } from './sqlite-format.js';
+
+const corrupt = (msg: string): SqliteReadError => new SqliteReadError('corrupt', `malformed database schema: ${msg}`);
+
+/** The reference query's filter, `name NOT LIKE 'sqlite_%'`: LIKE is case-blind and `_` is any character. */
+function isInternalName(name: string | null): boolean {
+  return name !== null && /^sqlite./isu.test(name);
+}
+
+/** sqlite3GetUInt32: decimal digits only, at most 2^32 - 1. */
+function uint32(v: Value, enc: TextEncoding): number | undefined {
+  const t = valueText(v, enc);
+  if (t === null || !/^[0-9]{1,10}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n <= 0xffffffff ? n : undefined;
+}
+
+interface Obj {
+  kind: string;
+  name: string;
+  table: string;
+  root: number;
+}
+
+/** The objects of one schema as they are loaded, row by row in rowid order. */
+export class SchemaModel {
+  tables = 0;
+  indexes = 0;
+  private readonly objects = new Map<string, Obj>();
+  private readonly autoIndexes: { name: string; root: number | undefined }[] = [];
+  constructor(private readonly maxPage: number) {}
+
+  add(o: Obj, ifNotExists: boolean): void {
+    const key = o.name.toLowerCase();
+    const clash = this.objects.get(key);
+    if (clash && !ifNotExists) throw corrupt(`${o.kind} ${o.name}: there is already a ${clash.kind} named ${clash.name}`);
+    if (o.kind === 'index' || o.kind === 'trigger') {
+      const t = this.objects.get(o.table.toLowerCase());
+      if (!t || (t.kind !== 'table' && !(o.kind === 'trigger' && t.kind === 'view'))) {
+        if (o.kind === 'index') throw corrupt(`index ${o.name}: no such table ${o.table}`);
+      }
+      if (o.kind === 'index') {
+        // sqlite3IndexHasDuplicateRootPage: an index may not share its table's root or another index's.
+        for (const other of this.objects.values()) {
+          if (other.table.toLowerCase() === o.table.toLowerCase() && (other.kind === 'table' || other.kind === 'index') && other.root === o.root) {
+            throw corrupt(`index ${o.name}: invalid rootpage`);
+          }
+        }
+      }
+    }
+    if (!clash) this.objects.set(key, o);
+  }
+
+  addAutoIndex(name: string, root: number | undefined): void {
+    this.autoIndexes.push({ name, root });
+  }
+
+  /** Automatic indexes are checked once all tables are known (their rootpage, as SQLite does). */
+  finish(): void {
+    for (const a of this.autoIndexes) {
+      const m = /^sqlite_autoindex_(.+)_[0-9]+$/s.exec(a.name);
+      const t = m ? this.objects.get((m[1] as string).toLowerCase()) : undefined;
+      if (!t || t.kind !== 'table') continue; // SQLite ignores a row that names no index it made
+      if (a.root === undefined || a.root < 2 || a.root > this.maxPage) throw corrupt(`${a.name}: invalid rootpage`);
+    }
+  }
+
+  get maxPages(): number {
+    return this.maxPage;
+  }
+}
+
+/** Checks one sqlite_master row (type, name, tbl_name, rootpage, sql) and counts it. */
+export function checkSchemaRow(model: SchemaModel, cols: Value[], enc: TextEncoding): void {
+  const [type = null, name = null, tblName = null, rootpage = null, sqlValue = null] = cols;
+  const t = valueText(type, enc);
+  const n = valueText(name, enc);
+  const tb = valueText(tblName, enc);
+  let sql = valueText(sqlValue, enc);
+  // SQLite hands the text to its parser as a C string: it ends at the first NUL.
+  if (sql !== null && sql.includes('\0')) sql = sql.slice(0, sql.indexOf('\0'));
+  if (rootpage === null) throw corrupt(`${n ?? '?'}: no rootpage`);
+  if (sql !== null && /^cr/i.test(sql)) {
+    const root = uint32(rootpage, enc);
+    if (root === undefined || (root > model.maxPages && model.maxPages > 0)) throw corrupt(`${n ?? '?'}: invalid rootpage`);
+    const c = parseCreate(sql);
+    if (typeof c === 'string') throw corrupt(`${n ?? '?'}: ${c}`);
+    // sqlite3CheckObjectName: the row must say what its statement creates.
+    const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCase() === b.toLowerCase();
+    if (!same(t, c.kind) || !same(n, c.name) || !same(tb, c.table)) throw corrupt(`${n ?? '?'}: row and statement disagree`);
+    model.add({ kind: c.kind, name: c.name, table: c.table, root }, c.ifNotExists);
+  } else if (n === null || (sql !== null && sql !== '')) {
+    throw corrupt(`${n ?? '?'}: not a CREATE statement`);
+  } else {
+    model.addAutoIndex(n, uint32(rootpage, enc));
+  }
+  if (isInternalName(n)) return;
+  if (t === 'table') model.tables++;
+  else if (t === 'index') model.indexes++;
+}
+
+interface Token {
+  kind: 'id' | 'str' | 'num' | 'var' | 'op' | 'illegal';
+  text: string;
+}
+
+const ID_START = /[A-Za-z_\u0080-\uffff]/;
+const ID_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+
+/** SQLite's tokenizer (tokenize.c), enough to find the tokens it calls illegal. */
+export function tokenize(sql: string, maxTokens = 1_000_000): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const n = sql.length;
+  while (i < n && out.length < maxTokens) {
+    const c = sql[i] as string;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\f' || c === '\r') {
+      i++;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const e = sql.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const e = sql.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      for (;;) {
+        const e = sql.indexOf(c, j);
+        if (e < 0) {
+          out.push({ kind: 'illegal', text: sql.slice(i) });
+          return out;
+        }
+        if (sql[e + 1] === c) j = e + 2;
+        else {
+          j = e + 1;
+          break;
+        }
+      }
+      out.push({ kind: c === "'" ? 'str' : 'id', text: sql.slice(i + 1, j - 1).split(c + c).join(c) });
+      i = j;
+    } else if (c === '[') {
+      const e = sql.indexOf(']', i);
+      if (e < 0) return [...out, { kind: 'illegal', text: sql.slice(i) }];
+      out.push({ kind: 'id', text: sql.slice(i + 1, e) });
+      i = e + 1;
+    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? ''))) {
+      const m = /^(0[xX][0-9a-fA-F]+|[0-9]*\.?[0-9]*([eE][+-]?[0-9]+)?)/.exec(sql.slice(i, i + 400)) as RegExpExecArray;
+      let j = i + Math.max(1, (m[0] as string).length);
+      if (j < n && ID_CHAR.test(sql[j] as string)) {
+        while (j < n && ID_CHAR.test(sql[j] as string)) j++;
+        out.push({ kind: 'illegal', text: sql.slice(i, j) });
+      } else out.push({ kind: 'num', text: sql.slice(i, j) });
+      i = j;
+    } else if ((c === 'x' || c === 'X') && sql[i + 1] === "'") {
+      const e = sql.indexOf("'", i + 2);
+      const hex = e < 0 ? '' : sql.slice(i + 2, e);
+      out.push({ kind: e < 0 || hex.length % 2 === 1 || !/^[0-9a-fA-F]*$/.test(hex) ? 'illegal' : 'str', text: hex });
+      i = e < 0 ? n : e + 1;
+    } else if (ID_START.test(c)) {
+      let j = i + 1;
+      while (j < n && ID_CHAR.test(sql[j] as string)) j++;
+      out.push({ kind: 'id', text: sql.slice(i, j) });
+      i = j;
+    } else if (c === '?') {
+      let j = i + 1;
+      while (j < n && /[0-9]/.test(sql[j] as string)) j++;
+      out.push({ kind: 'var', text: sql.slice(i, j) });
+      i = j;
+    } else if (c === '$' || c === '@' || c === ':' || c === '#') {
+      let j = i + 1;
+      while (j < n && ID_CHAR.test(sql[j] as string)) j++;
+      out.push({ kind: j === i + 1 ? 'illegal' : 'var', text: sql.slice(i, j) });
+      i = j;
+    } else {
+      const two = sql.slice(i, i + 2);
+      if (['==', '<=', '<>', '<<', '>=', '>>', '!=', '||', '->'].includes(two)) {
+        out.push({ kind: 'op', text: two === '->' && sql[i + 2] === '>' ? '->>' : two });
+        i += two === '->' && sql[i + 2] === '>' ? 3 : 2;
+      } else if ('()+-*/%,&~|<>=;.'.includes(c)) {
+        out.push({ kind: 'op', text: c });
+        i++;
+      } else {
+        out.push({ kind: 'illegal', text: c });
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+export interface CreateStatement {
+  kind: 'table' | 'index' | 'view' | 'trigger';
+  name: string;
+  /** The table it belongs to (its own name for a table or view). */
+  table: string;
+  ifNotExists: boolean;
+}
+
+const isKw = (t: Token | undefined, kw: string): boolean => t !== undefined && t.kind === 'id' && t.text.toUpperCase() === kw;
+const isName = (t: Token | undefined): boolean => t !== undefined && (t.kind === 'id' || t.kind === 'str');
+
+/** The object a CREATE statement makes, or why SQLite's parser would refuse it. */
+export function parseCreate(sql: string): CreateStatement | string {
+  const all = tokenize(sql);
+  let k = 0;
+  const next = (): Token | undefined => all[k++];
+  const peek = (): Token | undefined => all[k];
+  if (!isKw(next(), 'CREATE')) return 'not a CREATE statement';
+  if (isKw(peek(), 'TEMP') || isKw(peek(), 'TEMPORARY')) k++;
+  let kind: CreateStatement['kind'];
+  if (isKw(peek(), 'VIRTUAL')) {
+    k++;
+    if (!isKw(next(), 'TABLE')) return 'syntax error after VIRTUAL';
+    kind = 'table';
+  } else {
+    if (isKw(peek(), 'UNIQUE')) k++;
+    const w = next();
+    const kw = w?.kind === 'id' ? w.text.toUpperCase() : '';
+    if (kw === 'TABLE') kind = 'table';
+    else if (kw === 'INDEX') kind = 'index';
+    else if (kw === 'VIEW') kind = 'view';
+    else if (kw === 'TRIGGER') kind = 'trigger';
+    else return `syntax error near ${w?.text ?? 'the end'}`;
+  }
+  let ifNotExists = false;
+  if (isKw(peek(), 'IF')) {
+    k++;
+    if (!isKw(next(), 'NOT') || !isKw(next(), 'EXISTS')) return 'syntax error in IF NOT EXISTS';
+    ifNotExists = true;
+  }
+  let nameTok = next();
+  if (!isName(nameTok)) return 'no object name';
+  if (peek()?.text === '.' && peek()?.kind === 'op') {
+    k++;
+    nameTok = next();
+    if (!isName(nameTok)) return 'no object name after the schema';
+  }
+  const name = (nameTok as Token).text;
+  // The statement ends at the first ';' outside parentheses (a trigger's body runs to END).
+  let end = all.length;
+  let depth = 0;
+  for (let j = k; j < all.length; j++) {
+    const t = all[j] as Token;
+    if (t.kind === 'illegal') return `unrecognized token: "${t.text.slice(0, 40)}"`;
+    if (t.kind === 'op' && t.text === '(') depth++;
+    else if (t.kind === 'op' && t.text === ')') {
+      if (--depth < 0) return 'syntax error near ")"';
+    } else if (t.kind === 'op' && t.text === ';' && depth === 0 && kind !== 'trigger') {
+      end = j;
+      break;
+    }
+  }
+  if (depth > 0) return 'incomplete input';
+  const body = all.slice(k, end);
+  if (kind === 'table') {
+    const first = body[0];
+    if (isKw(first, 'USING')) return { kind, name, table: name, ifNotExists };
+    if (isKw(first, 'AS')) return body.length > 1 ? { kind, name, table: name, ifNotExists } : 'incomplete input';
+    if (first?.kind !== 'op' || first.text !== '(') return `syntax error near ${first?.text ?? 'the end'}`;
+    const bad = columnListProblem(body);
+    if (bad) return bad;
+    return { kind, name, table: name, ifNotExists };
+  }
+  if (kind === 'view') {
+    if (!body.some((t) => isKw(t, 'AS'))) return 'incomplete input';
+    return { kind, name, table: name, ifNotExists };
+  }
+  const on = body.findIndex((t) => isKw(t, 'ON'));
+  if (on < 0 || !isName(body[on + 1])) return 'syntax error: no ON table';
+  let table = (body[on + 1] as Token).text;
+  let after = on + 2;
+  if (body[after]?.text === '.' && body[after]?.kind === 'op' && isName(body[after + 1])) {
+    table = (body[after + 1] as Token).text;
+    after += 2;
+  }
+  if (kind === 'index') {
+    if (on !== 0) return 'syntax error before ON';
+    const open = body[after];
+    if (open?.kind !== 'op' || open.text !== '(') return 'syntax error: no indexed columns';
+    const close = body[after + 1];
+    if (close?.kind === 'op' && close.text === ')') return 'syntax error: no indexed columns';
+  } else if (!body.some((t) => isKw(t, 'END'))) {
+    return 'incomplete input';
+  }
+  return { kind, name, table, ifNotExists };
+}
+
+/**
+ * A table's column list: each top-level comma-separated item starts with a column name or a
+ * table constraint keyword, none is empty, and the list closes before the table options.
+ */
+function columnListProblem(body: Token[]): string | undefined {
+  let depth = 0;
+  let itemStart = true;
+  for (let j = 0; j < body.length; j++) {
+    const t = body[j] as Token;
+    if (t.kind === 'op' && t.text === '(') {
+      depth++;
+      if (depth === 1) {
+        itemStart = true;
+        continue;
+      }
+    } else if (t.kind === 'op' && t.text === ')') {
+      depth--;
+      if (depth === 0) {
+        if (itemStart) return 'syntax error near ")"';
+        // After the list: table options only (WITHOUT ROWID, STRICT, commas between them).
+        for (const o of body.slice(j + 1)) if (!(o.kind === 'id' || (o.kind === 'op' && o.text === ','))) return `syntax error near "${o.text}"`;
+        return undefined;
+      }
+    } else if (depth === 1 && t.kind === 'op' && t.text === ',') {
+      if (itemStart) return 'syntax error near ","';
+      itemStart = true;
+      continue;
+    }
+    if (depth === 1 && itemStart) {
+      if (!isName(t)) return `syntax error near "${t.text.slice(0, 40)}"`;
+      itemStart = false;
+    }
+  }
+  return 'incomplete input';
+}

@@ -1,0 +1,130 @@
+// The attacks of issue 12 on the SQLite reader, each of which 0.1.3 failed: an overflow chain
+// that loops (1 KB), cells sharing one long chain, a file cut short of its header's page
+// count, UTF-16 databases, a literal path that is a symlink, a name that is not UTF-8, and a
+// read abandoned by its deadline. Real files: sqlite3 makes them, or test/helpers/sqlite-craft.ts
+// builds what sqlite3 never writes.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SqliteCollector } from '../../src/collectors/sqlite.js';
+import { Logger } from '../../src/log.js';
+import { SqliteReader } from '../../src/sources/sqlite-file.js';
+import { expandGlobs } from '../../src/sources/sqlite-glob.js';
+import { pragmas, selfLoopingChain, sharedLongChain, sqlite3, sqliteOpens } from '../helpers/sqlite-craft.js';
+import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
+
+// A broken reader hangs rather than fails: the test's own timeout turns that into a failure.
+const HANG = { timeout: 60_000 };
+
+describe('hostile SQLite files', () => {
+  let dir: string;
+  before(() => {
+    dir = makeTmpDir('hostaudit-sqlhostile-');
+  });
+  after(() => removeTmpDir(dir));
+  const file = (name: string, bytes: Buffer): string => {
+    const f = path.join(dir, name);
+    writeFileSync(f, bytes);
+    return f;
+  };
+
+  it('a 1 KB file whose overflow chain points to itself: ok 0, at once', HANG, async () => {
+    for (const [name, bytes] of [
+      ['loop-big-header.db', selfLoopingChain()],
+      ['loop-stale-header.db', selfLoopingChain(2, false)],
+      ['loop-true-header.db', selfLoopingChain(2, true)],
+    ] as const) {
+      const f = file(name, bytes);
+      assert.equal(bytes.length, 1024);
+      const r = await new SqliteReader().read(f);
+      assert.equal(r?.ok, false, name);
+      assert.equal(r?.mainBytes, 1024);
+      assert.equal(sqliteOpens(f), false, `${name}: sqlite3 refuses it too`);
+    }
+  });
+
+  it('many cells sharing one long acyclic chain: ok 0, at once', HANG, async () => {
+    const f = file('shared.db', sharedLongChain(4000, 8));
+    const r = await new SqliteReader().read(f);
+    assert.equal(r?.ok, false);
+    assert.match(r?.problem ?? '', /twice|budget/);
+  });
+
+  it('a database cut to 8 of its 88 pages: ok 0, as sqlite3 says', async () => {
+    const f = path.join(dir, 'cut.db');
+    assert.ok(sqlite3(f, "pragma page_size=1024; create table t(a, b); insert into t select value, hex(randomblob(300)) from generate_series(1, 86);").ok);
+    assert.equal(pragmas(f)?.pages, 88, 'the fixture has 88 pages');
+    truncateSync(f, 8 * 1024);
+    assert.equal(sqliteOpens(f), false, 'sqlite3 calls it malformed');
+    const r = await new SqliteReader().read(f);
+    assert.equal(r?.ok, false);
+    assert.equal(r?.pages, undefined, 'no page count made up from the header');
+  });
+
+  it('UTF-16le and UTF-16be databases: tables and indexes as sqlite3 counts them', async () => {
+    for (const enc of ['UTF-16le', 'UTF-16be']) {
+      const f = path.join(dir, `${enc}.db`);
+      assert.ok(sqlite3(f, `pragma encoding='${enc}'; create table a(x text unique, y); create index a_y on a(y); create table b(z); create index b_z on b(z);`).ok);
+      const want = pragmas(f);
+      const r = await new SqliteReader().read(f);
+      assert.equal(r?.ok, true, enc);
+      assert.deepEqual([r?.tables, r?.indexes], [want?.tables, want?.indexes], enc);
+      assert.deepEqual([r?.tables, r?.indexes], [2, 2]);
+    }
+  });
+
+  it('a read whose deadline passed stops and leaves nothing in flight', async () => {
+    const f = path.join(dir, 'plain.db');
+    assert.ok(sqlite3(f, 'create table a(x);').ok);
+    const reader = new SqliteReader();
+    const ac = new AbortController();
+    ac.abort(new Error('deadline'));
+    await assert.rejects(reader.read(f, ac.signal), { name: 'SqliteReadError', kind: 'aborted' });
+    assert.equal(reader.readsInFlight, 0);
+    const r = await reader.read(f);
+    assert.equal(r?.ok, true, 'an abandoned read leaves no state behind');
+  });
+});
+
+describe('databases paths: symlinks and names that are not UTF-8', () => {
+  let dir: string;
+  before(() => {
+    dir = makeTmpDir('hostaudit-sqlnames-');
+  });
+  after(() => removeTmpDir(dir));
+
+  it('the glob finds a name that is not UTF-8 and shows it escaped', async () => {
+    const data = path.join(dir, 'data');
+    mkdirSync(data);
+    const made = path.join(data, 'made.db');
+    assert.ok(sqlite3(made, 'create table a(x);').ok);
+    const raw = Buffer.concat([Buffer.from(data + '/f'), Buffer.from([0xff, 0xfe]), Buffer.from('ills.db')]);
+    renameSync(made, raw);
+    const found = await expandGlobs([path.join(data, '*.db')]);
+    assert.deepEqual(found, [`${data}/f\\xff\\xfeills.db`]);
+  });
+
+  it('a literal path that is a symlink: read through to its target, said once in the log', async () => {
+    const target = path.join(dir, 'real.db');
+    assert.ok(sqlite3(target, 'create table a(x); create table b(y); create index b_y on b(y);').ok);
+    const link = path.join(dir, 'link.db');
+    symlinkSync(target, link);
+    const dangling = path.join(dir, 'dangling.db');
+    symlinkSync(path.join(dir, 'nowhere.db'), dangling);
+    const lines: string[] = [];
+    const c = new SqliteCollector([link, dangling], 60_000, new Logger('info', 'logfmt', (l) => lines.push(l)));
+    const fams = await c.collect({ signal: new AbortController().signal, log: new Logger('error') });
+    await c.collect({ signal: new AbortController().signal, log: new Logger('error') });
+    const ok = fams.find((f) => f.name === 'hostaudit_sqlite_ok');
+    const tables = fams.find((f) => f.name === 'hostaudit_sqlite_tables');
+    assert.deepEqual(
+      ok?.samples.map((s) => [s.labels.path, s.value]),
+      [[link, 1]],
+    );
+    assert.equal(tables?.samples[0]?.value, 2);
+    assert.equal(lines.filter((l) => l.includes(link) && /symlink/.test(l)).length, 1, lines.join(''));
+    assert.equal(lines.filter((l) => l.includes(dangling) && /symlink/.test(l)).length, 1, lines.join(''));
+    assert.equal(readFileSync(target).subarray(0, 15).toString(), 'SQLite format 3');
+  });
+});
