@@ -66,7 +66,8 @@ export function parseDbHeader(h: Buffer): DbHeader | undefined {
     headerPages,
     freelistTrunk: h.readUInt32BE(32),
     freelistPages: h.readUInt32BE(36),
-    schemaFormat: h.readUInt32BE(44),
+    // SQLite keeps only the low byte of the schema format (prepare.c: (u8)meta[...]).
+    schemaFormat: h[47] as number,
     encoding: enc === 2 ? 'utf16le' : enc === 3 ? 'utf16be' : 'utf8',
     readVersion: h.readUInt8(19),
   };
@@ -389,8 +390,8 @@ function recordLengthFor(p: Buffer, columns: number): { length: number; final: b
  */
 async function cellPayload(w: PageWalker, page: Buffer, cell: number, columns: number): Promise<Buffer> {
   const u = w.usable;
-  const [total, l1] = varint(page, cell, u);
-  const [, l2] = varint(page, cell + l1, u);
+  const [total, l1] = varint(page, cell);
+  const [, l2] = varint(page, cell + l1);
   const start = cell + l1 + l2;
   const x = u - 35;
   let local = total;
@@ -399,7 +400,8 @@ async function cellPayload(w: PageWalker, page: Buffer, cell: number, columns: n
     const k = m + ((total - m) % (u - 4));
     local = k <= x ? k : m;
   }
-  if (start + local > u || (local < total && start + local + 4 > u)) throw corrupt('cell runs past the end of the page');
+  // As SQLite: a payload wholly on the page may run to the page's end, a spilled one only to the usable end.
+  if (local === total ? start + local > w.pageSize : start + local + 4 > u) throw corrupt('cell runs past the end of the page');
   const head = page.subarray(start, start + local);
   if (local === total) return head;
   const parts = [head];
@@ -445,12 +447,12 @@ async function walkTable(w: PageWalker, root: number, columns: number, row: (pay
     if (cells === 0 && pgno !== root) throw corrupt(`page ${pgno} has no cells`);
     if (cells === 0 && interior && root !== 1) throw corrupt(`root page ${pgno} is an empty interior page`);
     const ptrs = h + (interior ? 12 : 8);
-    if (ptrs + cells * 2 > w.usable) throw corrupt(`page ${pgno}: cell pointers run past the page`);
+    if (ptrs + cells * 2 > w.pageSize) throw corrupt(`page ${pgno}: cell pointers run past the page`);
     for (let i = 0; i < cells; i++) {
-      const cell = page.readUInt16BE(ptrs + i * 2);
-      if (cell < ptrs + cells * 2 || cell >= w.usable) throw corrupt(`page ${pgno}: cell ${i} outside the cell area`);
+      // SQLite takes a cell offset modulo the page size and checks only what it reads from there.
+      const cell = page.readUInt16BE(ptrs + i * 2) & (w.pageSize - 1);
       if (interior) {
-        if (cell + 4 > w.usable) throw corrupt(`page ${pgno}: cell ${i} runs past the page`);
+        if (cell + 4 > w.pageSize) throw corrupt(`page ${pgno}: cell ${i} runs past the page`);
         await visit(page.readUInt32BE(cell), depth + 1);
       } else {
         row(await cellPayload(w, page, cell, columns));
@@ -462,24 +464,21 @@ async function walkTable(w: PageWalker, root: number, columns: number, row: (pay
 }
 
 /**
- * Walks the freelist: trunk pages in a chain, each naming up to usable/4 - 2 leaves; the
- * pages found must add up to the header's count (SQLite's integrity check rule).
+ * Walks the freelist's trunk chain: each trunk in range, read once, naming at most
+ * usable/4 - 2 leaves, each leaf in range and owned once. A loop or a page shared with
+ * another owner is corruption (SQLite's integrity check says so); the count in the header
+ * is what PRAGMA freelist_count reports, and SQLite opens a file whose chain is shorter.
  */
-async function walkFreelist(w: PageWalker, first: number, count: number): Promise<void> {
+async function walkFreelist(w: PageWalker, first: number): Promise<void> {
   let trunk = first;
-  let found = 0;
   const perTrunk = Math.floor(w.usable / 4) - 2;
   while (trunk !== 0) {
-    if (found >= count) throw corrupt('freelist longer than the header says');
     const page = await w.page(trunk, 'freelist trunk');
-    found++;
     const leaves = page.readUInt32BE(4);
     if (leaves > perTrunk) throw corrupt(`freelist trunk ${trunk} claims ${leaves} leaves`);
     for (let i = 0; i < leaves; i++) w.claim(page.readUInt32BE(8 + i * 4), 'freelist leaf');
-    found += leaves;
     trunk = page.readUInt32BE(0);
   }
-  if (found !== count) throw corrupt(`freelist holds ${found} pages, the header says ${count}`);
 }
 
 export interface DbFigures {
@@ -521,8 +520,7 @@ export async function readDatabase(store: PageStore, input: DbInput, budget: Rea
   const w = new PageWalker(store, pageSize, pages, pageSize - header.reserved, budget);
   const model = new SchemaModel(pages);
   await walkTable(w, 1, 5, (payload) => checkSchemaRow(model, decodeRecord(payload, header.encoding, 5), header.encoding));
-  model.finish();
-  if (header.freelistTrunk !== 0 || header.freelistPages !== 0) await walkFreelist(w, header.freelistTrunk, header.freelistPages);
+  await walkFreelist(w, header.freelistTrunk);
   return {
     pageSize,
     pages,

@@ -27,65 +27,78 @@ interface Obj {
   name: string;
   table: string;
   root: number;
+  /** For a table: at most how many automatic indexes its constraints made. */
+  autoIndexes: number;
+  /** A table's columns, an index's plain columns (when known). */
+  columns?: string[];
 }
+
+const ROWID = new Set(['rowid', 'oid', '_rowid_']);
 
 /** The objects of one schema as they are loaded, row by row in rowid order. */
 export class SchemaModel {
   tables = 0;
   indexes = 0;
   private readonly objects = new Map<string, Obj>();
-  private readonly autoIndexes: { name: string; root: number | undefined }[] = [];
   constructor(private readonly maxPage: number) {}
+
+  get maxPages(): number {
+    return this.maxPage;
+  }
 
   add(o: Obj, ifNotExists: boolean): void {
     const key = o.name.toLowerCase();
     const clash = this.objects.get(key);
     if (clash && !ifNotExists) throw corrupt(`${o.kind} ${o.name}: there is already a ${clash.kind} named ${clash.name}`);
-    if (o.kind === 'index' || o.kind === 'trigger') {
+    if (o.kind === 'index') {
       const t = this.objects.get(o.table.toLowerCase());
-      if (!t || (t.kind !== 'table' && !(o.kind === 'trigger' && t.kind === 'view'))) {
-        if (o.kind === 'index') throw corrupt(`index ${o.name}: no such table ${o.table}`);
+      if (!t || t.kind !== 'table') throw corrupt(`index ${o.name}: no such table ${o.table}`);
+      if (t.columns && o.columns) {
+        const have = new Set(t.columns.map((c) => c.toLowerCase()));
+        const missing = o.columns.find((c) => !have.has(c.toLowerCase()) && !ROWID.has(c.toLowerCase()));
+        if (missing !== undefined) throw corrupt(`index ${o.name}: no such column ${missing}`);
       }
-      if (o.kind === 'index') {
-        // sqlite3IndexHasDuplicateRootPage: an index may not share its table's root or another index's.
-        for (const other of this.objects.values()) {
-          if (other.table.toLowerCase() === o.table.toLowerCase() && (other.kind === 'table' || other.kind === 'index') && other.root === o.root) {
-            throw corrupt(`index ${o.name}: invalid rootpage`);
-          }
-        }
-      }
+      this.checkRoot(o.name, o.table, o.root);
     }
     if (!clash) this.objects.set(key, o);
   }
 
-  addAutoIndex(name: string, root: number | undefined): void {
-    this.autoIndexes.push({ name, root });
-  }
-
-  /** Automatic indexes are checked once all tables are known (their rootpage, as SQLite does). */
-  finish(): void {
-    for (const a of this.autoIndexes) {
-      const m = /^sqlite_autoindex_(.+)_[0-9]+$/s.exec(a.name);
-      const t = m ? this.objects.get((m[1] as string).toLowerCase()) : undefined;
-      if (!t || t.kind !== 'table') continue; // SQLite ignores a row that names no index it made
-      if (a.root === undefined || a.root < 2 || a.root > this.maxPage) throw corrupt(`${a.name}: invalid rootpage`);
+  /** sqlite3IndexHasDuplicateRootPage: an index may not share its table's root or another index's. */
+  private checkRoot(name: string, table: string, root: number): void {
+    for (const other of this.objects.values()) {
+      if (other.table.toLowerCase() === table.toLowerCase() && (other.kind === 'table' || other.kind === 'index') && other.root === root) {
+        throw corrupt(`index ${name}: invalid rootpage`);
+      }
     }
   }
 
-  get maxPages(): number {
-    return this.maxPage;
+  /**
+   * A row without SQL is an index a table's UNIQUE or PRIMARY KEY made: SQLite calls it an
+   * orphan unless a table loaded before it made one of that name (sqlite_autoindex_T_N).
+   */
+  addAutoIndex(name: string, root: number | undefined): void {
+    const m = /^sqlite_autoindex_(.+)_([0-9]+)$/is.exec(name);
+    const t = m ? this.objects.get((m[1] as string).toLowerCase()) : undefined;
+    const nth = m ? Number(m[2]) : 0;
+    if (!t || t.kind !== 'table' || nth < 1 || nth > t.autoIndexes) throw corrupt(`${name}: orphan index`);
+    if (root === undefined || root < 2 || root > this.maxPage) throw corrupt(`${name}: invalid rootpage`);
+    this.checkRoot(name, t.name, root);
+    this.objects.set(name.toLowerCase(), { kind: 'index', name, table: t.name, root, autoIndexes: 0 });
   }
 }
 
 /** Checks one sqlite_master row (type, name, tbl_name, rootpage, sql) and counts it. */
 export function checkSchemaRow(model: SchemaModel, cols: Value[], enc: TextEncoding): void {
   const [type = null, name = null, tblName = null, rootpage = null, sqlValue = null] = cols;
-  const t = valueText(type, enc);
-  const n = valueText(name, enc);
-  const tb = valueText(tblName, enc);
-  let sql = valueText(sqlValue, enc);
-  // SQLite hands the text to its parser as a C string: it ends at the first NUL.
-  if (sql !== null && sql.includes('\0')) sql = sql.slice(0, sql.indexOf('\0'));
+  // SQLite hands each column to the callback as a C string: it ends at the first NUL.
+  const cstr = (v: Value): string | null => {
+    const x = valueText(v, enc);
+    return x === null || !x.includes('\0') ? x : x.slice(0, x.indexOf('\0'));
+  };
+  const t = cstr(type);
+  const n = cstr(name);
+  const tb = cstr(tblName);
+  const sql = cstr(sqlValue);
   if (rootpage === null) throw corrupt(`${n ?? '?'}: no rootpage`);
   if (sql !== null && /^cr/i.test(sql)) {
     const root = uint32(rootpage, enc);
@@ -95,7 +108,7 @@ export function checkSchemaRow(model: SchemaModel, cols: Value[], enc: TextEncod
     // sqlite3CheckObjectName: the row must say what its statement creates.
     const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCase() === b.toLowerCase();
     if (!same(t, c.kind) || !same(n, c.name) || !same(tb, c.table)) throw corrupt(`${n ?? '?'}: row and statement disagree`);
-    model.add({ kind: c.kind, name: c.name, table: c.table, root }, c.ifNotExists);
+    model.add({ kind: c.kind, name: c.name, table: c.table, root, autoIndexes: c.autoIndexes, ...(c.columns ? { columns: c.columns } : {}) }, c.ifNotExists);
   } else if (n === null || (sql !== null && sql !== '')) {
     throw corrupt(`${n ?? '?'}: not a CREATE statement`);
   } else {
@@ -201,6 +214,10 @@ export interface CreateStatement {
   /** The table it belongs to (its own name for a table or view). */
   table: string;
   ifNotExists: boolean;
+  /** For a table: an upper bound on the automatic indexes its constraints make. */
+  autoIndexes: number;
+  /** For a table made from a column list: its columns; for an index: the plain columns it names. */
+  columns?: string[];
 }
 
 const isKw = (t: Token | undefined, kw: string): boolean => t !== undefined && t.kind === 'id' && t.text.toUpperCase() === kw;
@@ -261,16 +278,17 @@ export function parseCreate(sql: string): CreateStatement | string {
   const body = all.slice(k, end);
   if (kind === 'table') {
     const first = body[0];
-    if (isKw(first, 'USING')) return { kind, name, table: name, ifNotExists };
-    if (isKw(first, 'AS')) return body.length > 1 ? { kind, name, table: name, ifNotExists } : 'incomplete input';
+    if (isKw(first, 'USING')) return { kind, name, table: name, ifNotExists, autoIndexes: 0 };
+    if (isKw(first, 'AS')) return body.length > 1 ? { kind, name, table: name, ifNotExists, autoIndexes: 0 } : 'incomplete input';
     if (first?.kind !== 'op' || first.text !== '(') return `syntax error near ${first?.text ?? 'the end'}`;
-    const bad = columnListProblem(body);
-    if (bad) return bad;
-    return { kind, name, table: name, ifNotExists };
+    const columns = columnList(body);
+    if (typeof columns === 'string') return columns;
+    const autoIndexes = body.filter((t) => isKw(t, 'UNIQUE') || isKw(t, 'PRIMARY')).length;
+    return { kind, name, table: name, ifNotExists, autoIndexes, columns };
   }
   if (kind === 'view') {
     if (!body.some((t) => isKw(t, 'AS'))) return 'incomplete input';
-    return { kind, name, table: name, ifNotExists };
+    return { kind, name, table: name, ifNotExists, autoIndexes: 0 };
   }
   const on = body.findIndex((t) => isKw(t, 'ON'));
   if (on < 0 || !isName(body[on + 1])) return 'syntax error: no ON table';
@@ -284,21 +302,61 @@ export function parseCreate(sql: string): CreateStatement | string {
     if (on !== 0) return 'syntax error before ON';
     const open = body[after];
     if (open?.kind !== 'op' || open.text !== '(') return 'syntax error: no indexed columns';
-    const close = body[after + 1];
-    if (close?.kind === 'op' && close.text === ')') return 'syntax error: no indexed columns';
+    const cols = indexedColumns(body.slice(after + 1));
+    if (typeof cols === 'string') return cols;
+    return { kind, name, table, ifNotExists, autoIndexes: 0, columns: cols };
   } else if (!body.some((t) => isKw(t, 'END'))) {
     return 'incomplete input';
   }
-  return { kind, name, table, ifNotExists };
+  return { kind, name, table, ifNotExists, autoIndexes: 0 };
 }
 
 /**
- * A table's column list: each top-level comma-separated item starts with a column name or a
- * table constraint keyword, none is empty, and the list closes before the table options.
+ * An index's column list (after its "("): items separated by commas, none empty; an item of
+ * names only is `col [COLLATE name] [ASC|DESC]` (anything with an operator is an expression).
+ * Returns the problem, or the plain column names it indexes.
  */
-function columnListProblem(body: Token[]): string | undefined {
+function indexedColumns(rest: Token[]): string | string[] {
+  let depth = 0;
+  let item: Token[] = [];
+  const plain: string[] = [];
+  const check = (): string | undefined => {
+    if (item.length === 0) return 'syntax error: an empty indexed column';
+    if (!item.every(isName)) return undefined;
+    if ((item[0] as Token).kind === 'id') plain.push((item[0] as Token).text);
+    let i = 1;
+    if (isKw(item[i], 'COLLATE')) i += 2;
+    if (isKw(item[i], 'ASC') || isKw(item[i], 'DESC')) i++;
+    return i === item.length && i <= item.length ? undefined : `syntax error near "${(item[1] as Token).text.slice(0, 40)}"`;
+  };
+  for (const t of rest) {
+    if (t.kind === 'op' && t.text === '(') depth++;
+    else if (t.kind === 'op' && t.text === ')') {
+      if (depth === 0) return check() ?? plain;
+      depth--;
+    } else if (depth === 0 && t.kind === 'op' && t.text === ',') {
+      const bad = check();
+      if (bad) return bad;
+      item = [];
+      continue;
+    }
+    item.push(t);
+  }
+  return 'incomplete input';
+}
+
+const CONSTRAINT_START = new Set(['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'CHECK', 'FOREIGN']);
+
+/**
+ * A table's column list: each top-level comma-separated item starts with a column name or a
+ * table constraint keyword, none is empty, PRIMARY and FOREIGN are followed by KEY, only
+ * signs may stand outside parentheses (DEFAULT -1), and the list closes before the table
+ * options. Returns the problem, or the column names.
+ */
+function columnList(body: Token[]): string | string[] {
   let depth = 0;
   let itemStart = true;
+  const columns: string[] = [];
   for (let j = 0; j < body.length; j++) {
     const t = body[j] as Token;
     if (t.kind === 'op' && t.text === '(') {
@@ -313,17 +371,24 @@ function columnListProblem(body: Token[]): string | undefined {
         if (itemStart) return 'syntax error near ")"';
         // After the list: table options only (WITHOUT ROWID, STRICT, commas between them).
         for (const o of body.slice(j + 1)) if (!(o.kind === 'id' || (o.kind === 'op' && o.text === ','))) return `syntax error near "${o.text}"`;
-        return undefined;
+        return columns;
       }
+    } else if (t.kind === 'op' && t.text === ';') {
+      return 'syntax error near ";"';
     } else if (depth === 1 && t.kind === 'op' && t.text === ',') {
       if (itemStart) return 'syntax error near ","';
       itemStart = true;
       continue;
     }
-    if (depth === 1 && itemStart) {
+    if (depth !== 1) continue;
+    if (itemStart) {
       if (!isName(t)) return `syntax error near "${t.text.slice(0, 40)}"`;
+      if (!(t.kind === 'id' && CONSTRAINT_START.has(t.text.toUpperCase()))) columns.push(t.text);
       itemStart = false;
+    } else if ((t.kind === 'op' && t.text !== '-' && t.text !== '+') || t.kind === 'var') {
+      return `syntax error near "${t.text.slice(0, 40)}"`;
     }
+    if ((isKw(t, 'PRIMARY') || isKw(t, 'FOREIGN')) && !isKw(body[j + 1], 'KEY')) return `syntax error near "${(body[j + 1] as Token | undefined)?.text.slice(0, 40) ?? ''}"`;
   }
   return 'incomplete input';
 }
