@@ -233,7 +233,7 @@ export interface ReadBudget {
 }
 
 /** Defaults: ample for any real schema (thousands of tables), a few milliseconds of reads. */
-export const DEFAULT_BUDGET: Readonly<ReadBudget> = { maxPages: 20_000, maxBytes: 32 << 20 };
+export const DEFAULT_BUDGET: Readonly<ReadBudget> = { maxPages: 8192, maxBytes: 16 << 20 };
 
 /**
  * Reads pages for one database read: each page at most once (a second visit is a loop or a

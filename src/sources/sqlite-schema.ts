@@ -124,11 +124,14 @@ interface Token {
   text: string;
 }
 
+/** Most tokens of one CREATE statement read (a table of SQLite's 2000 columns needs about 20 000). */
+export const MAX_TOKENS = 200_000;
+
 const ID_START = /[A-Za-z_\u0080-\uffff]/;
 const ID_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 
 /** SQLite's tokenizer (tokenize.c), enough to find the tokens it calls illegal. */
-export function tokenize(sql: string, maxTokens = 1_000_000): Token[] {
+export function tokenize(sql: string, maxTokens = MAX_TOKENS): Token[] {
   const out: Token[] = [];
   let i = 0;
   const n = sql.length;
@@ -226,6 +229,7 @@ const isName = (t: Token | undefined): boolean => t !== undefined && (t.kind ===
 /** The object a CREATE statement makes, or why SQLite's parser would refuse it. */
 export function parseCreate(sql: string): CreateStatement | string {
   const all = tokenize(sql);
+  if (all.length >= MAX_TOKENS) throw new SqliteReadError('budget', `a schema statement of more than ${MAX_TOKENS} tokens`);
   let k = 0;
   const next = (): Token | undefined => all[k++];
   const peek = (): Token | undefined => all[k];
