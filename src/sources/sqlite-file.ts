@@ -164,6 +164,7 @@ export class SqliteReader {
       return await this.readOnce(d, signal);
     } catch (err) {
       if (!expected(err)) throw err;
+      if (err instanceof SqliteReadError && err.kind === 'budget') return this.refused(d, err);
       // A checkpoint or a WAL reset between two of our reads can show pages from two moments;
       // one retry from scratch settles it. A second failure is a real problem with the file.
       this.wal.delete(d.path);
@@ -172,11 +173,16 @@ export class SqliteReader {
         return await this.readOnce(d, signal);
       } catch (err2) {
         if (!expected(err2)) throw err2;
-        const mainBytes = await sizeOf(d.file);
-        if (mainBytes === undefined) return undefined;
-        return { path: d.path, mainBytes, ok: false, problem: err2.message };
+        return this.refused(d, err2);
       }
     }
+  }
+
+  /** The reading of a file that is not a readable database: its size and why (over budget: not retried). */
+  private async refused(d: DatabaseFile, err: Error): Promise<SqliteReading | undefined> {
+    const mainBytes = await sizeOf(d.file);
+    if (mainBytes === undefined) return undefined;
+    return { path: d.path, mainBytes, ok: false, problem: err.message };
   }
 
   private async readOnce(d: DatabaseFile, signal: AbortSignal | undefined): Promise<SqliteReading | undefined> {

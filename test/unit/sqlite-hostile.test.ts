@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { SqliteCollector } from '../../src/collectors/sqlite.js';
 import { Logger } from '../../src/log.js';
 import { SqliteReader } from '../../src/sources/sqlite-file.js';
+import { readDatabase, SqliteReadError } from '../../src/sources/sqlite-format.js';
 import { expandGlobs } from '../../src/sources/sqlite-glob.js';
 import { pragmas, selfLoopingChain, sharedLongChain, sqlite3, sqliteOpens } from '../helpers/sqlite-craft.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
@@ -84,6 +85,30 @@ describe('hostile SQLite files', () => {
     assert.equal(reader.readsInFlight, 0);
     const r = await reader.read(f);
     assert.equal(r?.ok, true, 'an abandoned read leaves no state behind');
+  });
+
+  it('an abort in the middle of a schema read stops it at the next page', async () => {
+    const f = path.join(dir, 'wide.db');
+    const tables = Array.from({ length: 300 }, (_, i) => `create table t${i}(a integer primary key, b text, c text);`).join(' ');
+    assert.ok(sqlite3(f, `pragma page_size=1024; ${tables}`).ok);
+    const bytes = readFileSync(f);
+    const ac = new AbortController();
+    let reads = 0;
+    let armed = false;
+    const store = {
+      async read(pgno: number, buf: Buffer): Promise<number> {
+        if (++reads === 3 && armed) ac.abort(new Error('deadline'));
+        return bytes.copy(buf, 0, (pgno - 1) * buf.length, pgno * buf.length);
+      },
+    };
+    const input = { head: bytes.subarray(0, 100), fileBytes: bytes.length };
+    const whole = await readDatabase({ read: store.read }, input);
+    assert.equal(whole.tables, 300);
+    assert.ok(whole.pagesRead > 10, `the schema spans ${whole.pagesRead} pages`);
+    reads = 0;
+    armed = true;
+    await assert.rejects(readDatabase(store, input, { maxPages: 1e6, maxBytes: 1e9, signal: ac.signal }), (e: unknown) => e instanceof SqliteReadError && e.kind === 'aborted');
+    assert.equal(reads, 3, 'no page read after the abort');
   });
 });
 
