@@ -261,7 +261,8 @@ export class PageWalker {
     this.seen.add(pgno);
   }
 
-  async page(pgno: number, what: string): Promise<Buffer> {
+  /** Reads a page into `into` (a scratch buffer the caller reuses) or a new buffer. */
+  async page(pgno: number, what: string, into?: Buffer): Promise<Buffer> {
     checkAbort(this.budget.signal);
     this.claim(pgno, what);
     if (this.pagesRead + 1 > this.budget.maxPages || this.bytesRead + this.pageSize > this.budget.maxBytes) {
@@ -270,7 +271,8 @@ export class PageWalker {
     this.pagesRead++;
     this.bytesRead += this.pageSize;
     // SQLite reads a page cut short by the end of the file as zero-filled.
-    const buf = Buffer.alloc(this.pageSize);
+    const buf = into ?? Buffer.alloc(this.pageSize);
+    if (into) buf.fill(0);
     await this.store.read(pgno, buf);
     return buf;
   }
@@ -408,11 +410,13 @@ async function cellPayload(w: PageWalker, page: Buffer, cell: number, columns: n
   let have = local;
   let need = recordLengthFor(head, columns);
   let next = page.readUInt32BE(start + local);
+  // Overflow pages are read into one scratch page and only their payload bytes are kept.
+  const scratch = Buffer.alloc(w.pageSize);
   while (have < Math.min(total, need.length)) {
     if (next === 0) throw corrupt('overflow chain ends before its payload');
-    const ov = await w.page(next, 'overflow');
+    const ov = await w.page(next, 'overflow', scratch);
     const take = Math.min(u - 4, total - have);
-    parts.push(ov.subarray(4, 4 + take));
+    parts.push(Buffer.from(ov.subarray(4, 4 + take)));
     have += take;
     next = ov.readUInt32BE(0);
     if (!need.final) {

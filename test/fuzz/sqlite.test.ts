@@ -161,7 +161,8 @@ describe('fuzz: SQLite format reader', () => {
     );
   });
 
-  it('mutated real files (main file or WAL): only SqliteReadError, within budget, small budgets too', async () => {
+  it('mutated real files (main file or WAL): only SqliteReadError, within budget, small budgets too', async (t) => {
+    const outcomes = new Map<string, number>();
     const mutation = fc.record({
       seed: fc.nat(),
       inWal: fc.boolean(),
@@ -182,8 +183,11 @@ describe('fuzz: SQLite format reader', () => {
         const input: Input = m.inWal && seed.wal ? { name: seed.name, main: seed.main, wal: bytes } : { name: seed.name, main: bytes, ...(seed.wal ? { wal: seed.wal } : {}) };
         const r = await readBytes(input, m.budget);
         withinBudget(r.store, m.budget);
+        const k = r.figures ? 'read' : (r.error?.kind ?? 'empty');
+        outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
       }),
       fuzzParams(3000),
     );
+    t.diagnostic(`outcomes: ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   });
 });
