@@ -9,6 +9,12 @@ import { SqliteReadError, valueText, type TextEncoding, type Value } from './sql
 
 const corrupt = (msg: string): SqliteReadError => new SqliteReadError('corrupt', `malformed database schema: ${msg}`);
 
+/** A name from the file, for a problem message: quoted, and cut short (it reaches the log). */
+function q(name: string | null): string {
+  if (name === null) return 'NULL';
+  return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
+}
+
 /** The reference query's filter, `name NOT LIKE 'sqlite_%'`: LIKE is case-blind and `_` is any character. */
 function isInternalName(name: string | null): boolean {
   return name !== null && /^sqlite./isu.test(name);
@@ -40,6 +46,8 @@ export class SchemaModel {
   tables = 0;
   indexes = 0;
   private readonly objects = new Map<string, Obj>();
+  /** Root pages of each table and its indexes, by lower-case table name. */
+  private readonly roots = new Map<string, Set<number>>();
   constructor(private readonly maxPage: number) {}
 
   get maxPages(): number {
@@ -49,27 +57,27 @@ export class SchemaModel {
   add(o: Obj, ifNotExists: boolean): void {
     const key = o.name.toLowerCase();
     const clash = this.objects.get(key);
-    if (clash && !ifNotExists) throw corrupt(`${o.kind} ${o.name}: there is already a ${clash.kind} named ${clash.name}`);
+    if (clash && !ifNotExists) throw corrupt(`${o.kind} ${q(o.name)}: there is already a ${clash.kind} named ${q(clash.name)}`);
     if (o.kind === 'index') {
       const t = this.objects.get(o.table.toLowerCase());
-      if (!t || t.kind !== 'table') throw corrupt(`index ${o.name}: no such table ${o.table}`);
+      if (!t || t.kind !== 'table') throw corrupt(`index ${q(o.name)}: no such table ${q(o.table)}`);
       if (t.columns && o.columns) {
         const have = new Set(t.columns.map((c) => c.toLowerCase()));
         const missing = o.columns.find((c) => !have.has(c.toLowerCase()) && !ROWID.has(c.toLowerCase()));
-        if (missing !== undefined) throw corrupt(`index ${o.name}: no such column ${missing}`);
+        if (missing !== undefined) throw corrupt(`index ${q(o.name)}: no such column ${q(missing)}`);
       }
       this.checkRoot(o.name, o.table, o.root);
     }
-    if (!clash) this.objects.set(key, o);
+    if (clash) return;
+    this.objects.set(key, o);
+    if (o.kind === 'table') this.roots.set(key, new Set([o.root]));
   }
 
   /** sqlite3IndexHasDuplicateRootPage: an index may not share its table's root or another index's. */
   private checkRoot(name: string, table: string, root: number): void {
-    for (const other of this.objects.values()) {
-      if (other.table.toLowerCase() === table.toLowerCase() && (other.kind === 'table' || other.kind === 'index') && other.root === root) {
-        throw corrupt(`index ${name}: invalid rootpage`);
-      }
-    }
+    const roots = this.roots.get(table.toLowerCase());
+    if (roots?.has(root)) throw corrupt(`index ${q(name)}: invalid rootpage`);
+    roots?.add(root);
   }
 
   /**
@@ -80,8 +88,8 @@ export class SchemaModel {
     const m = /^sqlite_autoindex_(.+)_([0-9]+)$/is.exec(name);
     const t = m ? this.objects.get((m[1] as string).toLowerCase()) : undefined;
     const nth = m ? Number(m[2]) : 0;
-    if (!t || t.kind !== 'table' || nth < 1 || nth > t.autoIndexes) throw corrupt(`${name}: orphan index`);
-    if (root === undefined || root < 2 || root > this.maxPage) throw corrupt(`${name}: invalid rootpage`);
+    if (!t || t.kind !== 'table' || nth < 1 || nth > t.autoIndexes) throw corrupt(`${q(name)}: orphan index`);
+    if (root === undefined || root < 2 || root > this.maxPage) throw corrupt(`${q(name)}: invalid rootpage`);
     this.checkRoot(name, t.name, root);
     this.objects.set(name.toLowerCase(), { kind: 'index', name, table: t.name, root, autoIndexes: 0 });
   }
@@ -99,18 +107,18 @@ export function checkSchemaRow(model: SchemaModel, cols: Value[], enc: TextEncod
   const n = cstr(name);
   const tb = cstr(tblName);
   const sql = cstr(sqlValue);
-  if (rootpage === null) throw corrupt(`${n ?? '?'}: no rootpage`);
+  if (rootpage === null) throw corrupt(`${q(n)}: no rootpage`);
   if (sql !== null && /^cr/i.test(sql)) {
     const root = uint32(rootpage, enc);
-    if (root === undefined || (root > model.maxPages && model.maxPages > 0)) throw corrupt(`${n ?? '?'}: invalid rootpage`);
+    if (root === undefined || (root > model.maxPages && model.maxPages > 0)) throw corrupt(`${q(n)}: invalid rootpage`);
     const c = parseCreate(sql);
-    if (typeof c === 'string') throw corrupt(`${n ?? '?'}: ${c}`);
+    if (typeof c === 'string') throw corrupt(`${q(n)}: ${c}`);
     // sqlite3CheckObjectName: the row must say what its statement creates.
     const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCase() === b.toLowerCase();
-    if (!same(t, c.kind) || !same(n, c.name) || !same(tb, c.table)) throw corrupt(`${n ?? '?'}: row and statement disagree`);
+    if (!same(t, c.kind) || !same(n, c.name) || !same(tb, c.table)) throw corrupt(`${q(n)}: row and statement disagree`);
     model.add({ kind: c.kind, name: c.name, table: c.table, root, autoIndexes: c.autoIndexes, ...(c.columns ? { columns: c.columns } : {}) }, c.ifNotExists);
   } else if (n === null || (sql !== null && sql !== '')) {
-    throw corrupt(`${n ?? '?'}: not a CREATE statement`);
+    throw corrupt(`${q(n)}: not a CREATE statement`);
   } else {
     model.addAutoIndex(n, uint32(rootpage, enc));
   }
@@ -248,7 +256,7 @@ export function parseCreate(sql: string): CreateStatement | string {
     else if (kw === 'INDEX') kind = 'index';
     else if (kw === 'VIEW') kind = 'view';
     else if (kw === 'TRIGGER') kind = 'trigger';
-    else return `syntax error near ${w?.text ?? 'the end'}`;
+    else return `syntax error near ${q(w?.text ?? '')}`;
   }
   let ifNotExists = false;
   if (isKw(peek(), 'IF')) {
@@ -269,7 +277,7 @@ export function parseCreate(sql: string): CreateStatement | string {
   let depth = 0;
   for (let j = k; j < all.length; j++) {
     const t = all[j] as Token;
-    if (t.kind === 'illegal') return `unrecognized token: "${t.text.slice(0, 40)}"`;
+    if (t.kind === 'illegal') return `unrecognized token: ${q(t.text)}`;
     if (t.kind === 'op' && t.text === '(') depth++;
     else if (t.kind === 'op' && t.text === ')') {
       if (--depth < 0) return 'syntax error near ")"';
@@ -284,7 +292,7 @@ export function parseCreate(sql: string): CreateStatement | string {
     const first = body[0];
     if (isKw(first, 'USING')) return { kind, name, table: name, ifNotExists, autoIndexes: 0 };
     if (isKw(first, 'AS')) return body.length > 1 ? { kind, name, table: name, ifNotExists, autoIndexes: 0 } : 'incomplete input';
-    if (first?.kind !== 'op' || first.text !== '(') return `syntax error near ${first?.text ?? 'the end'}`;
+    if (first?.kind !== 'op' || first.text !== '(') return `syntax error near ${q(first?.text ?? '')}`;
     const columns = columnList(body);
     if (typeof columns === 'string') return columns;
     const autoIndexes = body.filter((t) => isKw(t, 'UNIQUE') || isKw(t, 'PRIMARY')).length;
@@ -331,7 +339,7 @@ function indexedColumns(rest: Token[]): string | string[] {
     let i = 1;
     if (isKw(item[i], 'COLLATE')) i += 2;
     if (isKw(item[i], 'ASC') || isKw(item[i], 'DESC')) i++;
-    return i === item.length && i <= item.length ? undefined : `syntax error near "${(item[1] as Token).text.slice(0, 40)}"`;
+    return i === item.length ? undefined : `syntax error near ${q((item[i] as Token | undefined)?.text ?? '')}`;
   };
   for (const t of rest) {
     if (t.kind === 'op' && t.text === '(') depth++;
@@ -374,7 +382,7 @@ function columnList(body: Token[]): string | string[] {
       if (depth === 0) {
         if (itemStart) return 'syntax error near ")"';
         // After the list: table options only (WITHOUT ROWID, STRICT, commas between them).
-        for (const o of body.slice(j + 1)) if (!(o.kind === 'id' || (o.kind === 'op' && o.text === ','))) return `syntax error near "${o.text}"`;
+        for (const o of body.slice(j + 1)) if (!(o.kind === 'id' || (o.kind === 'op' && o.text === ','))) return `syntax error near ${q(o.text)}`;
         return columns;
       }
     } else if (t.kind === 'op' && t.text === ';') {
@@ -386,13 +394,13 @@ function columnList(body: Token[]): string | string[] {
     }
     if (depth !== 1) continue;
     if (itemStart) {
-      if (!isName(t)) return `syntax error near "${t.text.slice(0, 40)}"`;
+      if (!isName(t)) return `syntax error near ${q(t.text)}`;
       if (!(t.kind === 'id' && CONSTRAINT_START.has(t.text.toUpperCase()))) columns.push(t.text);
       itemStart = false;
     } else if ((t.kind === 'op' && t.text !== '-' && t.text !== '+') || t.kind === 'var') {
-      return `syntax error near "${t.text.slice(0, 40)}"`;
+      return `syntax error near ${q(t.text)}`;
     }
-    if ((isKw(t, 'PRIMARY') || isKw(t, 'FOREIGN')) && !isKw(body[j + 1], 'KEY')) return `syntax error near "${(body[j + 1] as Token | undefined)?.text.slice(0, 40) ?? ''}"`;
+    if ((isKw(t, 'PRIMARY') || isKw(t, 'FOREIGN')) && !isKw(body[j + 1], 'KEY')) return `syntax error near ${q((body[j + 1] as Token | undefined)?.text ?? '')}`;
   }
   return 'incomplete input';
 }
