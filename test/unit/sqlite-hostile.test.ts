@@ -1,17 +1,19 @@
 // The attacks of issue 12 on the SQLite reader, each of which 0.1.3 failed: an overflow chain
 // that loops (1 KB), cells sharing one long chain, a file cut short of its header's page
 // count, UTF-16 databases, a literal path that is a symlink, a name that is not UTF-8, and a
-// read abandoned by its deadline. Real files: sqlite3 makes them, or test/helpers/sqlite-craft.ts
+// read (schema or WAL) abandoned by its deadline. Real files: sqlite3 makes them, or test/helpers/sqlite-craft.ts
 // builds what sqlite3 never writes.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteCollector } from '../../src/collectors/sqlite.js';
 import { Logger } from '../../src/log.js';
 import { SqliteReader } from '../../src/sources/sqlite-file.js';
-import { readDatabase, SqliteReadError } from '../../src/sources/sqlite-format.js';
+import { readDatabase, readWal, SqliteReadError, type WalState } from '../../src/sources/sqlite-format.js';
 import { expandGlobs } from '../../src/sources/sqlite-glob.js';
+import { PYTHON } from '../helpers/supervisord.js';
 import { pragmas, selfLoopingChain, sharedLongChain, sqlite3, sqliteOpens } from '../helpers/sqlite-craft.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
@@ -109,6 +111,47 @@ describe('hostile SQLite files', () => {
     armed = true;
     await assert.rejects(readDatabase(store, input, { maxPages: 1e6, maxBytes: 1e9, signal: ac.signal }), (e: unknown) => e instanceof SqliteReadError && e.kind === 'aborted');
     assert.equal(reads, 3, 'no page read after the abort');
+  });
+});
+
+describe('a WAL read abandoned by its deadline', () => {
+  let dir: string;
+  before(() => {
+    dir = makeTmpDir('hostaudit-sqlwal-');
+  });
+  after(() => removeTmpDir(dir));
+
+  it('keeps what it read up to the last commit and resumes there to the same answer', async () => {
+    const script = `import sqlite3, shutil, sys
+d = sys.argv[1]
+db = sqlite3.connect(d + '/w.db', isolation_level=None)
+db.execute('pragma page_size=1024'); db.execute('pragma journal_mode=wal'); db.execute('pragma wal_autocheckpoint=0')
+db.execute('create table a(x)')
+for i in range(40):
+    db.execute("insert into a with recursive c(i) as (select 1 union all select i + 1 from c where i < 100) select hex(randomblob(400)) from c")
+shutil.copy(d + '/w.db-wal', d + '/copy-wal')`;
+    const r = spawnSync(PYTHON, ['-c', script, dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const wal = readFileSync(path.join(dir, 'copy-wal'));
+    assert.ok(wal.length > 3 << 20, `the WAL spans several read chunks (${wal.length} bytes)`);
+    const ac = new AbortController();
+    let chunks = 0;
+    const readAt = async (buf: Buffer, length: number, position: number): Promise<number> => {
+      if (position > 0 && ++chunks === 2) ac.abort(new Error('deadline'));
+      return wal.copy(buf, 0, position, position + length);
+    };
+    let kept: WalState | undefined;
+    await assert.rejects(
+      readWal(readAt, wal.length, undefined, ac.signal, (st) => (kept = st)),
+      (e: unknown) => e instanceof SqliteReadError && e.kind === 'aborted',
+    );
+    assert.ok(kept && kept.end > 32 && kept.end < wal.length && kept.dbPages !== undefined, 'progress up to a commit is kept');
+    const plain = async (buf: Buffer, length: number, position: number): Promise<number> => wal.copy(buf, 0, position, position + length);
+    const resumed = await readWal(plain, wal.length, kept);
+    const fresh = await readWal(plain, wal.length, undefined);
+    assert.equal(resumed?.end, fresh?.end);
+    assert.equal(resumed?.dbPages, fresh?.dbPages);
+    assert.deepEqual([...(resumed?.pages ?? [])].sort(), [...(fresh?.pages ?? [])].sort());
   });
 });
 
