@@ -13,6 +13,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { findDatabases, type DatabaseFile } from '../sources/sqlite-glob.js';
 import { SqliteReader, type SqliteReading } from '../sources/sqlite-file.js';
+import { SqliteReadError } from '../sources/sqlite-format.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
@@ -32,6 +33,8 @@ export class SqliteCollector implements Collector {
     private readonly globs: readonly string[],
     private readonly intervalMs: number,
     private readonly log: Logger,
+    /** One database's read limit in a scrape, below the collector's deadline: a slow disk costs that database only. */
+    private readonly readTimeoutMs = 4000,
   ) {}
 
   start(): void {
@@ -75,8 +78,7 @@ export class SqliteCollector implements Collector {
   async collect(ctx: CollectContext): Promise<MetricFamily[]> {
     // Before start() (or before the first expansion finished) the list is taken now.
     await (this.firstGlob ??= this.expand());
-    // The deadline's signal reaches every page read: an abandoned collection stops reading.
-    const readings = await Promise.all(this.files.map((f) => this.reader.read(f, ctx.signal)));
+    const readings = await Promise.all(this.files.map((f) => this.readOne(f, ctx.signal)));
     const b = new FamilyBuilder();
     const bytes = b.gauge(
       'hostaudit_sqlite_bytes',
@@ -106,6 +108,21 @@ export class SqliteCollector implements Collector {
     return b.build();
   }
 
+  /**
+   * Reads one database under the collector's deadline and its own shorter limit; both reach
+   * every page read, so an abandoned read stops at its next page. Past its own limit the
+   * database alone is ok 0 for this scrape; past the deadline the collector has failed anyway.
+   */
+  private async readOne(f: DatabaseFile, deadline: AbortSignal): Promise<SqliteReading | undefined> {
+    const own = AbortSignal.timeout(this.readTimeoutMs);
+    try {
+      return await this.reader.read(f, AbortSignal.any([deadline, own]));
+    } catch (err) {
+      if (!(err instanceof SqliteReadError && err.kind === 'aborted') || deadline.aborted) throw err;
+      return this.reader.abandoned(f, `read abandoned after ${this.readTimeoutMs} ms`);
+    }
+  }
+
   private note(r: SqliteReading): void {
     const prev = this.reported.get(r.path);
     if (!r.ok && r.problem !== prev) {
@@ -125,5 +142,5 @@ export function databaseLabel(file: string): string {
 
 export function createSqliteCollector(deps: CollectorDeps): Collector | undefined {
   if (deps.config.databases.length === 0) return undefined;
-  return new SqliteCollector(deps.config.databases, deps.config.scanIntervalMs, deps.log);
+  return new SqliteCollector(deps.config.databases, deps.config.scanIntervalMs, deps.log, Math.max(1, Math.floor(deps.config.collectorTimeoutMs / 2)));
 }

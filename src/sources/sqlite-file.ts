@@ -178,6 +178,11 @@ export class SqliteReader {
     }
   }
 
+  /** The reading of a database whose read was given up (too slow): its size and why; not kept. */
+  abandoned(db: DatabaseFile, why: string): Promise<SqliteReading | undefined> {
+    return this.refused(db, new Error(why));
+  }
+
   /** The reading of a file that is not a readable database: its size and why (over budget: not retried). */
   private async refused(d: DatabaseFile, err: Error): Promise<SqliteReading | undefined> {
     const mainBytes = await sizeOf(d.file);

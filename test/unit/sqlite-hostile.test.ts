@@ -5,7 +5,7 @@
 // builds what sqlite3 never writes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteCollector } from '../../src/collectors/sqlite.js';
@@ -111,6 +111,37 @@ describe('hostile SQLite files', () => {
     armed = true;
     await assert.rejects(readDatabase(store, input, { maxPages: 1e6, maxBytes: 1e9, signal: ac.signal }), (e: unknown) => e instanceof SqliteReadError && e.kind === 'aborted');
     assert.equal(reads, 3, 'no page read after the abort');
+  });
+});
+
+describe('a database read slower than its limit', () => {
+  let dir: string;
+  before(() => {
+    dir = makeTmpDir('hostaudit-sqlslow-');
+  });
+  after(() => removeTmpDir(dir));
+
+  it('costs that database its ok, never the collector; nothing keeps reading', async () => {
+    // 8192 page reads cannot finish in 1 ms: the read is given up at its limit, whatever the load.
+    const slow = path.join(dir, 'slow.db');
+    writeFileSync(slow, sharedLongChain(20480, 8));
+    const small = path.join(dir, 'small.db');
+    assert.ok(sqlite3(small, 'create table a(x);').ok);
+    const lines: string[] = [];
+    const c = new SqliteCollector([path.join(dir, '*.db')], 60_000, new Logger('info', 'logfmt', (l) => lines.push(l)), 1);
+    const fams = await c.collect({ signal: new AbortController().signal, log: new Logger('error') });
+    const ok = fams.find((f) => f.name === 'hostaudit_sqlite_ok');
+    assert.equal(ok?.samples.find((s) => s.labels.path === slow)?.value, 0);
+    assert.ok(ok?.samples.some((s) => s.labels.path === small), 'the other database keeps its series');
+    assert.ok(lines.some((l) => l.includes(slow) && l.includes('read abandoned after 1 ms')), lines.join(''));
+    const held = readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return [];
+      }
+    });
+    assert.deepEqual(held.filter((p) => p.startsWith(dir)), [], 'no read left holding a database open');
   });
 });
 
