@@ -57,7 +57,10 @@ export class SqliteCollector implements Collector {
     if (this.globbing) return;
     this.globbing = true;
     try {
-      this.files = await findDatabases(this.globs, (msg, fields) => this.noteOnce(msg, fields));
+      const noted = new Set<string>();
+      this.files = await findDatabases(this.globs, (msg, fields) => noted.add(this.noteOnce(msg, fields)));
+      // A note no longer made (the link was fixed) is forgotten, so it is said again if it comes back.
+      for (const k of this.reported.keys()) if (k.startsWith('note:') && !noted.has(k)) this.reported.delete(k);
       this.reader.retain(new Set(this.files.map((f) => f.path)));
     } catch (err) {
       this.log.warn('expanding databases globs failed', { err: describeError(err) });
@@ -66,13 +69,15 @@ export class SqliteCollector implements Collector {
     }
   }
 
-  /** A note about a configured path, logged when it is new or changed, not every expansion. */
-  private noteOnce(msg: string, fields: Record<string, string>): void {
+  /** A note about a configured path, logged when it is new or changed, not every expansion; returns its key. */
+  private noteOnce(msg: string, fields: Record<string, string>): string {
     const key = `note:${fields.path ?? ''}`;
     const text = `${msg} ${JSON.stringify(fields)}`;
-    if (this.reported.get(key) === text) return;
-    this.reported.set(key, text);
-    this.log.warn(msg, fields);
+    if (this.reported.get(key) !== text) {
+      this.reported.set(key, text);
+      this.log.warn(msg, fields);
+    }
+    return key;
   }
 
   async collect(ctx: CollectContext): Promise<MetricFamily[]> {
