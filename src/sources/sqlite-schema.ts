@@ -135,8 +135,11 @@ interface Token {
 /** Most tokens of one CREATE statement read (a table of SQLite's 2000 columns needs about 20 000). */
 export const MAX_TOKENS = 200_000;
 
-const ID_START = /[A-Za-z_\u0080-\uffff]/;
-const ID_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+// SQLite's identifier characters: letters, '_', every byte of a multi-byte character, and
+// digits and '$' after the first (tokenize.c IdChar). By char code: the tokenizer's hot loop.
+const isIdStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 0x80;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isIdChar = (c: number): boolean => isIdStart(c) || isDigit(c) || c === 36;
 
 /** SQLite's tokenizer (tokenize.c), enough to find the tokens it calls illegal. */
 export function tokenize(sql: string, maxTokens = MAX_TOKENS): Token[] {
@@ -145,6 +148,7 @@ export function tokenize(sql: string, maxTokens = MAX_TOKENS): Token[] {
   const n = sql.length;
   while (i < n && out.length < maxTokens) {
     const c = sql[i] as string;
+    const code = sql.charCodeAt(i);
     if (c === ' ' || c === '\t' || c === '\n' || c === '\f' || c === '\r') {
       i++;
     } else if (c === '-' && sql[i + 1] === '-') {
@@ -174,11 +178,11 @@ export function tokenize(sql: string, maxTokens = MAX_TOKENS): Token[] {
       if (e < 0) return [...out, { kind: 'illegal', text: sql.slice(i) }];
       out.push({ kind: 'id', text: sql.slice(i + 1, e) });
       i = e + 1;
-    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? ''))) {
+    } else if (isDigit(code) || (c === '.' && isDigit(sql.charCodeAt(i + 1)))) {
       const m = /^(0[xX][0-9a-fA-F]+|[0-9]*\.?[0-9]*([eE][+-]?[0-9]+)?)/.exec(sql.slice(i, i + 400)) as RegExpExecArray;
       let j = i + Math.max(1, (m[0] as string).length);
-      if (j < n && ID_CHAR.test(sql[j] as string)) {
-        while (j < n && ID_CHAR.test(sql[j] as string)) j++;
+      if (j < n && isIdChar(sql.charCodeAt(j))) {
+        while (j < n && isIdChar(sql.charCodeAt(j))) j++;
         out.push({ kind: 'illegal', text: sql.slice(i, j) });
       } else out.push({ kind: 'num', text: sql.slice(i, j) });
       i = j;
@@ -187,19 +191,19 @@ export function tokenize(sql: string, maxTokens = MAX_TOKENS): Token[] {
       const hex = e < 0 ? '' : sql.slice(i + 2, e);
       out.push({ kind: e < 0 || hex.length % 2 === 1 || !/^[0-9a-fA-F]*$/.test(hex) ? 'illegal' : 'str', text: hex });
       i = e < 0 ? n : e + 1;
-    } else if (ID_START.test(c)) {
+    } else if (isIdStart(code)) {
       let j = i + 1;
-      while (j < n && ID_CHAR.test(sql[j] as string)) j++;
+      while (j < n && isIdChar(sql.charCodeAt(j))) j++;
       out.push({ kind: 'id', text: sql.slice(i, j) });
       i = j;
     } else if (c === '?') {
       let j = i + 1;
-      while (j < n && /[0-9]/.test(sql[j] as string)) j++;
+      while (j < n && isDigit(sql.charCodeAt(j))) j++;
       out.push({ kind: 'var', text: sql.slice(i, j) });
       i = j;
     } else if (c === '$' || c === '@' || c === ':' || c === '#') {
       let j = i + 1;
-      while (j < n && ID_CHAR.test(sql[j] as string)) j++;
+      while (j < n && isIdChar(sql.charCodeAt(j))) j++;
       out.push({ kind: j === i + 1 ? 'illegal' : 'var', text: sql.slice(i, j) });
       i = j;
     } else {
