@@ -320,6 +320,16 @@ export function parseCreate(sql: string): CreateStatement | string {
     if (open?.kind !== 'op' || open.text !== '(') return 'syntax error: no indexed columns';
     const cols = indexedColumns(body.slice(after + 1));
     if (typeof cols === 'string') return cols;
+    // After the column list only a WHERE clause may follow (a partial index).
+    let d = 0;
+    let close = after;
+    for (; close < body.length; close++) {
+      const t = body[close] as Token;
+      if (t.kind === 'op' && t.text === '(') d++;
+      else if (t.kind === 'op' && t.text === ')' && --d === 0) break;
+    }
+    const tail = body[close + 1];
+    if (tail !== undefined && !isKw(tail, 'WHERE')) return `syntax error near ${q(tail.text)}`;
     return { kind, name, table, ifNotExists, autoIndexes: 0, columns: cols };
   } else if (!body.some((t) => isKw(t, 'END'))) {
     return 'incomplete input';
@@ -363,48 +373,217 @@ function indexedColumns(rest: Token[]): string | string[] {
 
 const CONSTRAINT_START = new Set(['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'CHECK', 'FOREIGN']);
 
+/** A token at the column list's own level, or a parenthesized group (its inner tokens). */
+type Element = Token | { kind: 'group'; text: '(...)'; inner: Token[] };
+
 /**
- * A table's column list: each top-level comma-separated item starts with a column name or a
- * table constraint keyword, none is empty, PRIMARY and FOREIGN are followed by KEY, only
- * signs may stand outside parentheses (DEFAULT -1), and the list closes before the table
- * options. Returns the problem, or the column names.
+ * A table's column list: each top-level comma-separated item is a column definition (checked
+ * by columnDefProblem) or a table constraint (starting CONSTRAINT, PRIMARY KEY, UNIQUE, CHECK,
+ * FOREIGN KEY), none is empty, and the list closes before the table options. Returns the
+ * problem, or the column names.
  */
 function columnList(body: Token[]): string | string[] {
+  const items: Element[][] = [];
+  let item: Element[] = [];
+  let group: Token[] | undefined;
   let depth = 0;
-  let itemStart = true;
-  const columns: string[] = [];
-  for (let j = 0; j < body.length; j++) {
+  for (let j = 1; j < body.length; j++) {
     const t = body[j] as Token;
-    if (t.kind === 'op' && t.text === '(') {
-      depth++;
-      if (depth === 1) {
-        itemStart = true;
-        continue;
-      }
-    } else if (t.kind === 'op' && t.text === ')') {
-      depth--;
-      if (depth === 0) {
-        if (itemStart) return 'syntax error near ")"';
-        // After the list: table options only (WITHOUT ROWID, STRICT, commas between them).
-        for (const o of body.slice(j + 1)) if (!(o.kind === 'id' || (o.kind === 'op' && o.text === ','))) return `syntax error near ${q(o.text)}`;
-        return columns;
-      }
-    } else if (t.kind === 'op' && t.text === ';') {
-      return 'syntax error near ";"';
-    } else if (depth === 1 && t.kind === 'op' && t.text === ',') {
-      if (itemStart) return 'syntax error near ","';
-      itemStart = true;
+    const op = t.kind === 'op' ? t.text : '';
+    if (op === ';') return 'syntax error near ";"';
+    if (depth > 0) {
+      if (op === '(') depth++;
+      if (op === ')' && --depth === 0) {
+        item.push({ kind: 'group', text: '(...)', inner: group as Token[] });
+        group = undefined;
+      } else (group as Token[]).push(t);
       continue;
     }
-    if (depth !== 1) continue;
-    if (itemStart) {
-      if (!isName(t)) return `syntax error near ${q(t.text)}`;
-      if (!(t.kind === 'id' && CONSTRAINT_START.has(t.text.toUpperCase()))) columns.push(t.text);
-      itemStart = false;
-    } else if ((t.kind === 'op' && t.text !== '-' && t.text !== '+') || t.kind === 'var') {
-      return `syntax error near ${q(t.text)}`;
-    }
-    if ((isKw(t, 'PRIMARY') || isKw(t, 'FOREIGN')) && !isKw(body[j + 1], 'KEY')) return `syntax error near ${q((body[j + 1] as Token | undefined)?.text ?? '')}`;
+    if (op === '(') {
+      depth = 1;
+      group = [];
+    } else if (op === ',' || op === ')') {
+      if (item.length === 0) return `syntax error near ${q(op)}`;
+      items.push(item);
+      item = [];
+      if (op === ')') {
+        // After the list: table options only (WITHOUT ROWID, STRICT, commas between them).
+        for (const o of body.slice(j + 1)) if (!(o.kind === 'id' || (o.kind === 'op' && o.text === ','))) return `syntax error near ${q(o.text)}`;
+        const columns: string[] = [];
+        for (const it of items) {
+          const head = it[0] as Element;
+          if (head.kind === 'id' && CONSTRAINT_START.has(head.text.toUpperCase())) {
+            const bad = tableConstraintProblem(it);
+            if (bad) return bad;
+          } else {
+            const bad = columnDefProblem(it);
+            if (bad) return bad;
+            columns.push(head.text);
+          }
+        }
+        return columns;
+      }
+    } else item.push(t);
   }
   return 'incomplete input';
+}
+
+const upper = (e: Element | undefined): string => (e?.kind === 'id' ? e.text.toUpperCase() : '');
+const nearEl = (e: Element | undefined): string => `syntax error near ${q(e ? e.text : '')}`;
+const isGroup = (e: Element | undefined): boolean => e?.kind === 'group';
+const isNameEl = (e: Element | undefined): boolean => e !== undefined && e.kind !== 'group' && isName(e);
+
+/**
+ * Words that end a type name: the column constraints' first words that SQLite never takes as
+ * an identifier (GENERATED is one it does, so `int generated always as (...)` is a type).
+ */
+const COLUMN_CONSTRAINT = new Set(['CONSTRAINT', 'PRIMARY', 'NOT', 'NULL', 'UNIQUE', 'CHECK', 'DEFAULT', 'COLLATE', 'REFERENCES', 'AS']);
+const CONFLICT = new Set(['ROLLBACK', 'ABORT', 'FAIL', 'IGNORE', 'REPLACE']);
+
+/** `ON CONFLICT resolution`, when present at i: returns the index after it, or a problem. */
+function conflictClause(els: Element[], i: number): number | string {
+  if (upper(els[i]) !== 'ON') return i;
+  if (upper(els[i + 1]) !== 'CONFLICT') return nearEl(els[i + 1]);
+  if (!CONFLICT.has(upper(els[i + 2]))) return nearEl(els[i + 2]);
+  return i + 3;
+}
+
+/** A foreign key clause's arguments after `REFERENCES name [(cols)]`: returns the index after them, or a problem. */
+function foreignKeyArgs(els: Element[], start: number): number | string {
+  let i = start;
+  for (;;) {
+    const kw = upper(els[i]);
+    if (kw === 'ON') {
+      if (!['DELETE', 'UPDATE'].includes(upper(els[i + 1]))) return nearEl(els[i + 1]);
+      const act = upper(els[i + 2]);
+      if (act === 'SET') {
+        if (!['NULL', 'DEFAULT'].includes(upper(els[i + 3]))) return nearEl(els[i + 3]);
+        i += 4;
+      } else if (act === 'NO') {
+        if (upper(els[i + 3]) !== 'ACTION') return nearEl(els[i + 3]);
+        i += 4;
+      } else if (act === 'CASCADE' || act === 'RESTRICT') i += 3;
+      else return nearEl(els[i + 2]);
+    } else if (kw === 'MATCH') {
+      if (!isNameEl(els[i + 1])) return nearEl(els[i + 1]);
+      i += 2;
+    } else if (kw === 'DEFERRABLE' || (kw === 'NOT' && upper(els[i + 1]) === 'DEFERRABLE')) {
+      i += kw === 'NOT' ? 2 : 1;
+      if (upper(els[i]) === 'INITIALLY') {
+        if (!['DEFERRED', 'IMMEDIATE'].includes(upper(els[i + 1]))) return nearEl(els[i + 1]);
+        i += 2;
+      }
+    } else return i;
+  }
+}
+
+/** A type's arguments: `(n)` or `(n, m)`, each a number with an optional sign. */
+function signedNumbers(inner: Token[]): boolean {
+  const parts: Token[][] = [[]];
+  for (const t of inner) {
+    if (t.kind === 'op' && t.text === ',') parts.push([]);
+    else (parts[parts.length - 1] as Token[]).push(t);
+  }
+  return (
+    parts.length <= 2 &&
+    parts.every((p) => (p.length === 1 && p[0]?.kind === 'num') || (p.length === 2 && (p[0]?.text === '-' || p[0]?.text === '+') && p[1]?.kind === 'num'))
+  );
+}
+
+/**
+ * One column definition as SQLite's grammar has it: a name, a type of words (and numeric
+ * arguments), then column constraints, each complete (PRIMARY KEY [ASC|DESC] [ON CONFLICT]
+ * [AUTOINCREMENT], NOT NULL, DEFAULT value, REFERENCES t [(cols)] [ON DELETE action]...).
+ * Expressions inside parentheses (CHECK, DEFAULT (...), AS (...)) are not looked into.
+ */
+function columnDefProblem(els: Element[]): string | undefined {
+  if (!isNameEl(els[0])) return nearEl(els[0]);
+  let i = 1;
+  while (i < els.length && isNameEl(els[i]) && !COLUMN_CONSTRAINT.has(upper(els[i]))) i++;
+  if (i > 1 && isGroup(els[i])) {
+    if (!signedNumbers((els[i] as { inner: Token[] }).inner)) return 'syntax error in a type argument';
+    i++;
+  }
+  while (i < els.length) {
+    const kw = upper(els[i]);
+    i++;
+    let next: number | string = i;
+    switch (kw) {
+      case 'CONSTRAINT':
+      case 'COLLATE':
+        if (!isNameEl(els[i])) return nearEl(els[i]);
+        next = i + 1;
+        break;
+      case 'PRIMARY':
+        if (upper(els[i]) !== 'KEY') return nearEl(els[i]);
+        next = i + 1;
+        if (['ASC', 'DESC'].includes(upper(els[next]))) next++;
+        next = conflictClause(els, next);
+        if (typeof next === 'number' && upper(els[next]) === 'AUTOINCREMENT') next++;
+        break;
+      case 'NOT':
+        if (upper(els[i]) === 'NULL') next = conflictClause(els, i + 1);
+        else if (upper(els[i]) === 'DEFERRABLE') next = foreignKeyArgs(els, i - 1);
+        else return nearEl(els[i]);
+        break;
+      case 'NULL':
+      case 'UNIQUE':
+        next = conflictClause(els, i);
+        break;
+      case 'CHECK':
+        if (!isGroup(els[i])) return nearEl(els[i]);
+        next = i + 1;
+        break;
+      case 'DEFAULT': {
+        const v = els[i];
+        if (v?.kind === 'op' && (v.text === '-' || v.text === '+')) {
+          // DEFAULT -term: a number, a string or blob, NULL or CURRENT_* (parse.y ccons).
+          const term = els[i + 1]?.kind;
+          if (term !== 'num' && term !== 'str' && term !== 'id') return nearEl(els[i + 1]);
+          next = i + 2;
+        } else if (isGroup(v) || v?.kind === 'num' || v?.kind === 'str' || v?.kind === 'id') next = i + 1;
+        else return nearEl(v);
+        break;
+      }
+      case 'REFERENCES':
+        if (!isNameEl(els[i])) return nearEl(els[i]);
+        next = foreignKeyArgs(els, isGroup(els[i + 1]) ? i + 2 : i + 1);
+        break;
+      case 'GENERATED':
+        if (upper(els[i]) !== 'ALWAYS' || upper(els[i + 1]) !== 'AS') return nearEl(els[i]);
+        next = generatedAs(els, i + 2);
+        break;
+      case 'AS':
+        next = generatedAs(els, i);
+        break;
+      default:
+        return nearEl(els[i - 1]);
+    }
+    if (typeof next === 'string') return next;
+    i = next;
+  }
+  return undefined;
+}
+
+/** `(expr) [STORED|VIRTUAL]` after GENERATED ALWAYS AS, or AS. */
+function generatedAs(els: Element[], i: number): number | string {
+  if (!isGroup(els[i])) return nearEl(els[i]);
+  return ['STORED', 'VIRTUAL'].includes(upper(els[i + 1])) ? i + 2 : i + 1;
+}
+
+/** A table constraint: PRIMARY KEY and FOREIGN KEY need KEY and a column list. */
+function tableConstraintProblem(els: Element[]): string | undefined {
+  let i = 0;
+  if (upper(els[0]) === 'CONSTRAINT') {
+    if (!isNameEl(els[1])) return nearEl(els[1]);
+    i = 2;
+  }
+  const kw = upper(els[i]);
+  if (kw === 'PRIMARY' || kw === 'FOREIGN') {
+    if (upper(els[i + 1]) !== 'KEY') return nearEl(els[i + 1]);
+    if (!isGroup(els[i + 2])) return nearEl(els[i + 2]);
+  } else if (kw === 'UNIQUE' || kw === 'CHECK') {
+    if (!isGroup(els[i + 1])) return nearEl(els[i + 1]);
+  } else if (i > 0) return nearEl(els[i]);
+  return undefined;
 }

@@ -1,4 +1,5 @@
-// Fuzz target: the SQLite format reader (src/sources/sqlite-format.ts) on random bytes and on
+// Fuzz target: the SQLite format reader (src/sources/sqlite-format.ts, and the schema checks of
+// sqlite-schema.ts) on random bytes and on
 // mutations of real sqlite3-made files (page sizes 512 to 64 KiB, UTF-8 and both UTF-16s,
 // a freelist, overflowing schema rows, a schema over many pages, a database whose last
 // commits are only in its WAL). Properties: nothing escapes but SqliteReadError; no run reads
@@ -20,8 +21,9 @@ import {
   type PageStore,
   type ReadBudget,
 } from '../../src/sources/sqlite-format.js';
-import { fuzzParams } from '../helpers/fuzz.js';
-import { makeSeeds, type Pragmas } from '../helpers/sqlite-craft.js';
+import { parseCreate } from '../../src/sources/sqlite-schema.js';
+import { fuzzParams, fuzzRuns } from '../helpers/fuzz.js';
+import { makeSeeds, SQLITE3, type Pragmas } from '../helpers/sqlite-craft.js';
 import { PYTHON } from '../helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
@@ -189,5 +191,70 @@ describe('fuzz: SQLite format reader', () => {
       fuzzParams(3000),
     );
     t.diagnostic(`outcomes: ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  });
+
+  it('schema statements, random and mutated from real ones: a verdict or SqliteReadError, nothing else', () => {
+    const real = [
+      'CREATE TABLE a(x integer primary key, y text unique)',
+      'CREATE INDEX a_y2 on a(y, x)',
+      "CREATE TABLE \"odd name\"(\"a\" TEXT DEFAULT 'x''y' CHECK (a <> ''), b REAL DEFAULT -1.5e3, FOREIGN KEY (b) REFERENCES t(c)) WITHOUT ROWID",
+      'CREATE VIEW v AS SELECT 1 /* unterminated',
+      'CREATE TRIGGER tr AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END',
+      'CREATE VIRTUAL TABLE f USING fts5(body)',
+    ];
+    const statement = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.record({ base: fc.constantFrom(...real), at: fc.nat(), ch: fc.string({ minLength: 0, maxLength: 3 }), cut: fc.boolean() }).map(({ base, at, ch, cut }) => {
+        const i = at % (base.length + 1);
+        return cut ? base.slice(0, i) : base.slice(0, i) + ch + base.slice(i + 1);
+      }),
+    );
+    for (const r of real) assert.equal(typeof parseCreate(r), 'object', r);
+    fc.assert(
+      fc.property(statement, (sql) => {
+        try {
+          const v = parseCreate(sql);
+          assert.ok(typeof v === 'string' || ['table', 'index', 'view', 'trigger'].includes(v.kind));
+        } catch (err) {
+          if (!(err instanceof SqliteReadError)) throw err;
+        }
+      }),
+      fuzzParams(3000),
+    );
+  });
+
+  it('a statement refused here is refused by sqlite3 too (mutated real statements, sqlite3 as the judge)', (t) => {
+    const setup = 'create table t(c primary key, d); create table a(x, y);';
+    const real = [
+      "CREATE TABLE p(id integer primary key autoincrement, code varchar(20) not null unique collate nocase, price decimal(10, 2) default (0.5 * 2) check (price >= 0), ref int references t(c) on delete set null on update cascade deferrable initially deferred, g int generated always as (price * 2) stored, n text default 'x' constraint nn not null on conflict fail, unique (code, price), foreign key (ref) references t(c) match simple)",
+      'CREATE TABLE q(a int primary key desc on conflict replace, b blob default x\'00ff\', c real default -1.5, d default current_timestamp, e as (a + 1) virtual, f text null unique)',
+      'CREATE INDEX ia on a(lower(y), x desc) where x > 0',
+    ];
+    const statement = fc.record({ base: fc.constantFrom(...real), at: fc.nat(), ch: fc.constantFrom('', ' ', ',', '(', ')', 'x', '1', '-', "'", '"', '\u00e9', 'NOT', 'KEY', 'ON') }).map(({ base, at, ch }) => {
+      const i = at % (base.length + 1);
+      return base.slice(0, i) + ch + base.slice(i + 1);
+    });
+    for (const r of real) assert.equal(typeof parseCreate(r), 'object', `${r}: ${String(parseCreate(r))}`);
+    let refused = 0;
+    let both = 0;
+    fc.assert(
+      fc.property(statement, (sql) => {
+        let ours: boolean;
+        try {
+          ours = typeof parseCreate(sql) === 'object';
+        } catch (err) {
+          if (!(err instanceof SqliteReadError)) throw err;
+          ours = false;
+        }
+        if (ours) return;
+        refused++;
+        const r = spawnSync(SQLITE3, [':memory:', `${setup} ${sql};`], { encoding: 'utf8' });
+        const theirs = r.status === 0 && !/Error/.test(r.stderr);
+        if (!theirs) both++;
+        assert.equal(theirs, false, `refused here, accepted by sqlite3: ${sql}`);
+      }),
+      { ...fuzzParams(400), numRuns: Math.min(fuzzRuns(400), 3000) },
+    );
+    t.diagnostic(`statements refused here: ${refused}, all refused by sqlite3 too (${both})`);
   });
 });

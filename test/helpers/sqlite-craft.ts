@@ -156,6 +156,17 @@ export function makeSeeds(dir: string): Seed[] {
     ['utf16le', "pragma encoding='UTF-16le'; create table u(a text primary key, b); create index u_b on u(b); create table w(c);"],
     ['utf16be-2k', "pragma page_size=2048; pragma encoding='UTF-16be'; create table u(a, b unique); create index u_a on u(a);"],
     ['many-tables-1k', `pragma page_size=1024; ${Array.from({ length: 70 }, (_, i) => `create table t${i}(a integer primary key, b); create index i${i} on t${i}(b);`).join(' ')}`],
+    [
+      'rich-schema-4k',
+      `create table parent(id integer primary key, code varchar(20) not null unique collate nocase, price decimal(10, 2) default (0.5 * 2) check (price >= 0));
+       create table child(id integer primary key autoincrement, parent_id int references parent(id) on delete cascade, note text default 'it''s', created real default current_timestamp, unique (parent_id, note), foreign key (parent_id) references parent(id));
+       create table kv(k text primary key, v blob) without rowid;
+       create index child_expr on child(lower(note), parent_id desc) where parent_id > 0;
+       create unique index parent_code on parent(code collate binary);
+       create view joined as select p.code, c.note from parent p join child c on c.parent_id = p.id;
+       create trigger child_ins after insert on child begin update parent set price = price + 1 where id = new.parent_id; end;
+       insert into parent(code, price) values ('a', 1), ('b', 2);`,
+    ],
     ['wal-64k', 'pragma page_size=65536; pragma journal_mode=wal; create table a(x); create index a_x on a(x); insert into a values (1); pragma wal_checkpoint(truncate);'],
   ];
   return specs.map(([name, sql]) => {
