@@ -150,7 +150,7 @@ export function makeSeeds(dir: string): Seed[] {
     ['plain-4k', 'create table a(x integer primary key, y text unique); create index a_y2 on a(y, x); insert into a(y) values (1),(2);'],
     [
       'freelist-1k',
-      "pragma page_size=1024; create table t(a, b); insert into t select value, hex(randomblob(200)) from generate_series(1, 400); create index t_a on t(a); delete from t where a % 3 <> 0;",
+      "pragma page_size=1024; create table t(a, b); insert into t select value, replace(hex(zeroblob(200)), '00', printf('%02x', value % 251)) from generate_series(1, 400); create index t_a on t(a); delete from t where a % 3 <> 0;",
     ],
     ['overflow-512', `pragma page_size=512; create table long_one(${Array.from({ length: 80 }, (_, i) => `column_number_${i} text`).join(', ')}); create index l_i on long_one(column_number_1); create view v as select 1;`],
     ['utf16le', "pragma encoding='UTF-16le'; create table u(a text primary key, b); create index u_b on u(b); create table w(c);"],
