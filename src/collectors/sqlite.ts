@@ -11,8 +11,9 @@
 import path from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { expandGlobs } from '../sources/sqlite-glob.js';
+import { findDatabases, type DatabaseFile } from '../sources/sqlite-glob.js';
 import { SqliteReader, type SqliteReading } from '../sources/sqlite-file.js';
+import { SqliteReadError } from '../sources/sqlite-format.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
@@ -21,7 +22,7 @@ const LABELS = ['database', 'path'] as const;
 export class SqliteCollector implements Collector {
   readonly name = 'sqlite';
   private readonly reader = new SqliteReader();
-  private files: string[] = [];
+  private files: DatabaseFile[] = [];
   private firstGlob: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private globbing = false;
@@ -32,6 +33,8 @@ export class SqliteCollector implements Collector {
     private readonly globs: readonly string[],
     private readonly intervalMs: number,
     private readonly log: Logger,
+    /** One database's read limit in a scrape, below the collector's deadline: a slow disk costs that database only. */
+    private readonly readTimeoutMs = 4000,
   ) {}
 
   start(): void {
@@ -54,8 +57,11 @@ export class SqliteCollector implements Collector {
     if (this.globbing) return;
     this.globbing = true;
     try {
-      this.files = await expandGlobs(this.globs);
-      this.reader.retain(new Set(this.files));
+      const noted = new Set<string>();
+      this.files = await findDatabases(this.globs, (msg, fields) => noted.add(this.noteOnce(msg, fields)));
+      // A note no longer made (the link was fixed) is forgotten, so it is said again if it comes back.
+      for (const k of this.reported.keys()) if (k.startsWith('note:') && !noted.has(k)) this.reported.delete(k);
+      this.reader.retain(new Set(this.files.map((f) => f.path)));
     } catch (err) {
       this.log.warn('expanding databases globs failed', { err: describeError(err) });
     } finally {
@@ -63,10 +69,21 @@ export class SqliteCollector implements Collector {
     }
   }
 
-  async collect(_ctx: CollectContext): Promise<MetricFamily[]> {
+  /** A note about a configured path, logged when it is new or changed, not every expansion; returns its key. */
+  private noteOnce(msg: string, fields: Record<string, string>): string {
+    const key = `note:${fields.path ?? ''}`;
+    const text = `${msg} ${JSON.stringify(fields)}`;
+    if (this.reported.get(key) !== text) {
+      this.reported.set(key, text);
+      this.log.warn(msg, fields);
+    }
+    return key;
+  }
+
+  async collect(ctx: CollectContext): Promise<MetricFamily[]> {
     // Before start() (or before the first expansion finished) the list is taken now.
     await (this.firstGlob ??= this.expand());
-    const readings = await Promise.all(this.files.map((f) => this.reader.read(f)));
+    const readings = await Promise.all(this.files.map((f) => this.readOne(f, ctx.signal)));
     const b = new FamilyBuilder();
     const bytes = b.gauge(
       'hostaudit_sqlite_bytes',
@@ -96,6 +113,21 @@ export class SqliteCollector implements Collector {
     return b.build();
   }
 
+  /**
+   * Reads one database under the collector's deadline and its own shorter limit; both reach
+   * every page read, so an abandoned read stops at its next page. Past its own limit the
+   * database alone is ok 0 for this scrape; past the deadline the collector has failed anyway.
+   */
+  private async readOne(f: DatabaseFile, deadline: AbortSignal): Promise<SqliteReading | undefined> {
+    const own = AbortSignal.timeout(this.readTimeoutMs);
+    try {
+      return await this.reader.read(f, AbortSignal.any([deadline, own]));
+    } catch (err) {
+      if (!(err instanceof SqliteReadError && err.kind === 'aborted') || deadline.aborted) throw err;
+      return this.reader.abandoned(f, `read abandoned after ${this.readTimeoutMs} ms`);
+    }
+  }
+
   private note(r: SqliteReading): void {
     const prev = this.reported.get(r.path);
     if (!r.ok && r.problem !== prev) {
@@ -115,5 +147,5 @@ export function databaseLabel(file: string): string {
 
 export function createSqliteCollector(deps: CollectorDeps): Collector | undefined {
   if (deps.config.databases.length === 0) return undefined;
-  return new SqliteCollector(deps.config.databases, deps.config.scanIntervalMs, deps.log);
+  return new SqliteCollector(deps.config.databases, deps.config.scanIntervalMs, deps.log, Math.max(1, Math.floor(deps.config.collectorTimeoutMs / 2)));
 }

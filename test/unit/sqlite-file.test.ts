@@ -4,13 +4,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { globMatches, segmentRegExp } from '../../src/sources/sqlite-glob.js';
-import { parseDbHeader, readWal, SqliteReader, varint, walChecksum } from '../../src/sources/sqlite-file.js';
+import { SqliteReader } from '../../src/sources/sqlite-file.js';
+import { parseDbHeader, readWal as readWalAt, varint, walChecksum, type WalState } from '../../src/sources/sqlite-format.js';
 import { PYTHON } from '../helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
+
+const readWal = (fh: FileHandle, size: number, prev: WalState | undefined): Promise<WalState | undefined> =>
+  readWalAt(async (buf, length, position) => (await fh.read(buf, 0, length, position)).bytesRead, size, prev);
 
 describe('parseDbHeader', () => {
   const header = (): Buffer => {
@@ -24,7 +28,17 @@ describe('parseDbHeader', () => {
     return h;
   };
   it('reads page size, pages and freelist', () => {
-    assert.deepEqual(parseDbHeader(header()), { pageSize: 4096, reserved: 0, changeCounter: 7, headerPages: 12, freelistPages: 3 });
+    assert.deepEqual(parseDbHeader(header()), {
+      pageSize: 4096,
+      reserved: 0,
+      changeCounter: 7,
+      headerPages: 12,
+      freelistTrunk: 0,
+      freelistPages: 3,
+      schemaFormat: 0,
+      encoding: 'utf8',
+      readVersion: 0,
+    });
   });
   it('page size 1 means 65536; a stale size field is not trusted', () => {
     const h = header();
