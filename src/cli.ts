@@ -9,6 +9,8 @@ export interface CommonOptions {
   configFile?: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** --path.procfs: where the host's procfs is mounted (default /proc). */
+  procfs: string;
 }
 
 export interface ServeOptions extends CommonOptions {
@@ -37,6 +39,7 @@ flags:
   --web.config.file=FILE      TLS and basic auth (exporter-toolkit web-config.yml format)
   --log.level=LEVEL           debug, info, warn or error (default info)
   --log.format=FORMAT         logfmt or json (default logfmt)
+  --path.procfs=DIR           procfs mount point (default /proc)
   --version                   print the version and exit
   --help                      print this help and exit
 
@@ -50,6 +53,7 @@ const COMMON = {
   'config.file': { type: 'string' },
   'log.level': { type: 'string' },
   'log.format': { type: 'string' },
+  'path.procfs': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -110,6 +114,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     configFile: nonEmpty('config.file', values['config.file'] as string | undefined),
     logLevel: oneOf('log.level', values['log.level'] as string | undefined, LOG_LEVELS, 'info'),
     logFormat: oneOf('log.format', values['log.format'] as string | undefined, LOG_FORMATS, 'logfmt'),
+    procfs: procfsFlag(values['path.procfs'] as string | undefined),
   };
   if (command === 'audit') {
     const sample = (values.sample as string | undefined) ?? '5s';
@@ -149,4 +154,11 @@ export function parseListenAddress(addr: string): { host?: string; port: number 
   }
   const host = m[1] ?? (m[2] || undefined);
   return host === undefined ? { port } : { host, port };
+}
+
+/** --path.procfs: an absolute directory, without a trailing slash (paths are joined to it). */
+function procfsFlag(v: string | undefined): string {
+  if (v === undefined) return '/proc';
+  if (!v.startsWith('/')) throw new UsageError(`--path.procfs: must be an absolute path, got ${JSON.stringify(v)}`);
+  return v.length > 1 ? v.replace(/\/+$/, '') : v;
 }

@@ -32,7 +32,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   const before = [];
   if (web && Object.keys(web.headers).length > 0) before.push(headersMiddleware(web.headers));
   if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers).middleware());
-  const collectors = createCollectors({ config, log });
+  const collectors = createCollectors({ config, log, procRoot: opts.procfs });
   const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, log);
   const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before });
   // Bounded header size and time (a slow or oversized request cannot hold a connection), checked

@@ -2,6 +2,7 @@
 // run concurrently on every scrape; a failing collector is reported, never fatal.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { ProcReader } from '../sources/proc-tree.js';
 import type { MetricFamily } from './metric-family.js';
 
 export interface CollectContext {
@@ -37,6 +38,8 @@ export interface Collector {
 export interface CollectorDeps {
   config: Config;
   log: Logger;
+  /** The /proc reader (root from --path.procfs) the collectors share, with its caches. */
+  proc: ProcReader;
 }
 
 export type CollectorFactory = (deps: CollectorDeps) => Collector | undefined;

@@ -1,6 +1,7 @@
 // Every collector, registered by name. A factory returns undefined when its section of the
 // config is empty, so an unconfigured source adds no series and no failing collector.
 import type { Collector, CollectorDeps, CollectorFactory } from './collector.js';
+import { ProcReader } from '../sources/proc-tree.js';
 import { createSupervisorCollector } from './supervisor.js';
 import { createPathsCollector } from './paths.js';
 import { createSqliteCollector } from './sqlite.js';
@@ -17,7 +18,8 @@ export const COLLECTOR_FACTORIES: ReadonlyArray<readonly [string, CollectorFacto
   ['host', createHostCollector],
 ];
 
-export function createCollectors(deps: CollectorDeps): Collector[] {
+export function createCollectors(given: Omit<CollectorDeps, 'proc'> & { procRoot?: string }): Collector[] {
+  const deps: CollectorDeps = { ...given, proc: new ProcReader(given.procRoot) };
   const out: Collector[] = [];
   for (const [, factory] of COLLECTOR_FACTORIES) {
     const c = factory(deps);

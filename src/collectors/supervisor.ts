@@ -3,7 +3,7 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
-import { bootTimeSeconds, systemConstants, treeUsage, type TreeUsage } from '../sources/proc-tree.js';
+import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
 import { logFileBytesSync } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
@@ -58,6 +58,7 @@ export class SupervisorCollector implements Collector {
     private readonly client: SupervisorClient,
     private readonly pollIntervalMs: number,
     private readonly log: Logger,
+    private readonly proc: ProcReader = new ProcReader(),
   ) {}
 
   start(): void {
@@ -92,7 +93,7 @@ export class SupervisorCollector implements Collector {
     if (this.quiet.size === 0) return true;
     let present: string[];
     try {
-      present = readdirSync('/proc'); // one getdents for any number of pids
+      present = readdirSync(this.proc.root); // one getdents for any number of pids
     } catch {
       return false;
     }
@@ -119,7 +120,7 @@ export class SupervisorCollector implements Collector {
       const head = await this.client.head(ctx.signal);
       let current = false;
       try {
-        current = head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx), bootTimeSeconds(), systemConstants().clockTicks);
+        current = head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx, this.proc), this.proc.bootTimeSeconds(), this.proc.systemConstants().clockTicks);
       } catch {
         // /proc could not tell: supervisord's own list, as below
       }
@@ -269,14 +270,14 @@ export class SupervisorCollector implements Collector {
     const sockets = new Map<number, ReadonlySet<number>>();
     const running = processes.filter((p) => p.pid > 0);
     if (running.length === 0) return { usage, sockets };
-    const table = processTable(ctx);
+    const table = processTable(ctx, this.proc);
     const byTable = new Map<object, ReadonlySet<number>>();
     for (const p of running) {
-      const u = treeUsage(table, p.pid);
+      const u = this.proc.treeUsage(table, p.pid);
       usage.set(p, u);
       if (!u) continue; // exited between supervisor's answer and our read: skipped, not an error
       if (u.socketInodes.size === 0) continue; // no socket at all: no TCP table to read for it
-      const tcp = await namespaceTcp(ctx, p.pid);
+      const tcp = await namespaceTcp(ctx, p.pid, this.proc.root);
       if (!tcp) continue;
       let inodes = byTable.get(tcp);
       if (!inodes) byTable.set(tcp, (inodes = new Set(tcp.map((s) => s.inode))));
@@ -314,5 +315,5 @@ export function stableDescription(description: string): string {
 }
 
 export function createSupervisorCollector(deps: CollectorDeps): Collector {
-  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log);
+  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log, deps.proc);
 }
