@@ -11,6 +11,7 @@ import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 import { listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
+import { ServiceDepth } from './service-depth.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -53,13 +54,17 @@ export class SupervisorCollector implements Collector {
   private lastAsked = 0;
   /** supervisord's last full answer, from a scrape or the poll, and when it came. */
   private known: { snap: SupervisorSnapshot; at: number } | undefined;
+  /** Threads, I/O, PSS, fd ratio, deleted bytes… of each tree (collectors/service-depth.ts). */
+  private readonly depth: ServiceDepth;
 
   constructor(
     private readonly client: SupervisorClient,
     private readonly pollIntervalMs: number,
     private readonly log: Logger,
     private readonly proc: ProcReader = new ProcReader(),
-  ) {}
+  ) {
+    this.depth = new ServiceDepth(proc, log);
+  }
 
   start(): void {
     // Background poll so restarts between scrapes are counted. unref: never keeps the process alive.
@@ -251,12 +256,15 @@ export class SupervisorCollector implements Collector {
       rss(l, u.residentBytes);
       vms(l, u.virtualBytes);
       procs(l, u.processes);
+      // A process whose fds may not be read would count as 0: absent instead (read_errors says why).
+      if (u.fdReadErrors > 0) return;
       fds(l, u.openFds);
       const ns = sockets.get(u.rootPid);
       let n = 0;
       if (ns) for (const inode of u.socketInodes) if (ns.has(inode)) n++;
       tcp(l, n);
     });
+    if (usage.size > 0) this.depth.add(b, snap.processes, usage, processTable(ctx, this.proc));
     for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
     return b.build();
   }
