@@ -6,6 +6,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, describeError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { databaseEntry, logWriteExpectations, type DatabaseEntry } from './config-expectations.js';
 
 export interface SupervisorConfig {
   /** Tried in order until one answers; one entry unless the built-in default is used. */
@@ -32,6 +33,8 @@ export interface ProbeConfig {
   timeoutMs: number;
   /** Skip TLS certificate verification (self-signed internal endpoints). */
   insecureSkipVerify: boolean;
+  /** Success only when the body matches (a regex), for http(s) probes. */
+  expectBody?: RegExp;
 }
 
 export interface Config {
@@ -46,6 +49,10 @@ export interface Config {
   scanIntervalMs: number;
   /** Each collector's own deadline within a scrape. */
   collectorTimeoutMs: number;
+  /** The `databases` entries with their freshness expectations (`databases` holds their globs). */
+  databaseEntries: DatabaseEntry[];
+  /** thresholds.services.NAME.expect_log_write_within, ms, by NAME as written (name or group:name). */
+  logWriteWithin: Map<string, number>;
 }
 
 export const DEFAULT_SUPERVISOR_URLS = ['unix:///var/run/supervisor.sock', 'unix:///tmp/supervisor.sock'];
@@ -66,6 +73,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processNames: [],
     scanIntervalMs: 60_000,
     collectorTimeoutMs: 8000,
+    databaseEntries: [],
+    logWriteWithin: new Map(),
   };
 }
 
@@ -144,6 +153,7 @@ const TOP_KEYS = [
   'process_names',
   'scan_interval',
   'collector_timeout',
+  'thresholds',
 ] as const;
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
@@ -212,14 +222,15 @@ export function parseConfig(
   }
 
   if (top.databases !== undefined && top.databases !== null) {
-    cfg.databases = r.list(top.databases, 'databases').map((g, i) => r.filePath(g, `databases[${i}]`));
+    cfg.databaseEntries = r.list(top.databases, 'databases').map((g, i) => databaseEntry(g, `databases[${i}]`, file, baseDir));
+    cfg.databases = cfg.databaseEntries.map((d) => d.glob);
   }
 
   if (top.probes !== undefined && top.probes !== null) {
     const seen = new Set<string>();
     cfg.probes = r.list(top.probes, 'probes').map((p, i) => {
       const key = `probes[${i}]`;
-      const m = r.map(p, key, ['name', 'url', 'timeout', 'insecure_skip_verify']);
+      const m = r.map(p, key, ['name', 'url', 'timeout', 'insecure_skip_verify', 'expect_body']);
       const name = r.string(m.name, `${key}.name`);
       if (seen.has(name)) r.fail(`${key}.name`, `duplicate name ${JSON.stringify(name)}`);
       seen.add(name);
@@ -231,8 +242,13 @@ export function parseConfig(
         parsed = undefined;
       }
       if (!parsed) return r.fail(`${key}.url`, 'is not a valid URL');
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') r.fail(`${key}.url`, 'must be http:// or https://');
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:' && parsed.protocol !== 'tcp:') {
+        r.fail(`${key}.url`, 'must be http://, https:// or tcp://HOST:PORT');
+      }
+      if (parsed.protocol === 'tcp:' && (!parsed.hostname || !parsed.port)) r.fail(`${key}.url`, 'a tcp:// probe needs a host and a port');
+      const expectBody = m.expect_body === undefined ? undefined : probeBodyRegex(r, m.expect_body, `${key}.expect_body`, parsed.protocol);
       return {
+        ...(expectBody ? { expectBody } : {}),
         name,
         url,
         timeoutMs: m.timeout === undefined ? 5000 : r.positiveDuration(m.timeout, `${key}.timeout`),
@@ -248,6 +264,7 @@ export function parseConfig(
   if (top.process_names !== undefined && top.process_names !== null) {
     cfg.processNames = r.list(top.process_names, 'process_names').map((n, i) => r.string(n, `process_names[${i}]`));
   }
+  cfg.logWriteWithin = logWriteExpectations(top.thresholds, file);
   if (top.scan_interval !== undefined) cfg.scanIntervalMs = r.positiveDuration(top.scan_interval, 'scan_interval');
   if (top.collector_timeout !== undefined) {
     cfg.collectorTimeoutMs = r.positiveDuration(top.collector_timeout, 'collector_timeout');
@@ -282,4 +299,15 @@ export function readSupervisorPassword(s: SupervisorConfig, env: NodeJS.ProcessE
     return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, '');
   }
   return env[PASSWORD_ENV] || undefined;
+}
+
+/** expect_body: a regex, for http(s) probes only. */
+function probeBodyRegex(r: Reader, v: Node, key: string, protocol: string): RegExp {
+  const src = r.string(v, key);
+  if (protocol === 'tcp:') r.fail(key, 'applies to http:// and https:// probes only');
+  try {
+    return new RegExp(src);
+  } catch (err) {
+    return r.fail(key, `is not a valid regular expression: ${describeError(err)}`);
+  }
 }

@@ -12,6 +12,7 @@ import { listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
 import { ServiceDepth } from './service-depth.js';
+import { ServiceLogInfo } from './service-log-info.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -56,14 +57,18 @@ export class SupervisorCollector implements Collector {
   private known: { snap: SupervisorSnapshot; at: number } | undefined;
   /** Threads, I/O, PSS, fd ratio, deleted bytes… of each tree (collectors/service-depth.ts). */
   private readonly depth: ServiceDepth;
+  /** Log mtimes, rotation settings, expect_log_write_within (collectors/service-log-info.ts). */
+  private readonly logInfo: ServiceLogInfo;
 
   constructor(
     private readonly client: SupervisorClient,
     private readonly pollIntervalMs: number,
     private readonly log: Logger,
     private readonly proc: ProcReader = new ProcReader(),
+    logWriteWithin: ReadonlyMap<string, number> = new Map(),
   ) {
     this.depth = new ServiceDepth(proc, log);
+    this.logInfo = new ServiceLogInfo(client, logWriteWithin, log);
   }
 
   start(): void {
@@ -265,6 +270,7 @@ export class SupervisorCollector implements Collector {
       tcp(l, n);
     });
     if (usage.size > 0) this.depth.add(b, snap.processes, usage, processTable(ctx, this.proc));
+    await this.logInfo.add(b, snap.processes, ctx.signal);
     for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
     return b.build();
   }
@@ -323,5 +329,5 @@ export function stableDescription(description: string): string {
 }
 
 export function createSupervisorCollector(deps: CollectorDeps): Collector {
-  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log, deps.proc);
+  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log, deps.proc, deps.config.logWriteWithin);
 }
