@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ProcReader } from '../sources/proc-tree.js';
+import type { ServiceLogFiles } from '../sources/service-log-files.js';
 import type { MetricFamily } from './metric-family.js';
 
 export interface CollectContext {
@@ -40,6 +41,8 @@ export interface CollectorDeps {
   log: Logger;
   /** The /proc reader (root from --path.procfs) the collectors share, with its caches. */
   proc: ProcReader;
+  /** The services' log files, recorded by the supervisor collector for the filesystem collector. */
+  serviceLogs: ServiceLogFiles;
 }
 
 export type CollectorFactory = (deps: CollectorDeps) => Collector | undefined;

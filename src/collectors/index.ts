@@ -2,6 +2,8 @@
 // config is empty, so an unconfigured source adds no series and no failing collector.
 import type { Collector, CollectorDeps, CollectorFactory } from './collector.js';
 import { ProcReader } from '../sources/proc-tree.js';
+import { ServiceLogFiles } from '../sources/service-log-files.js';
+import { createFilesystemCollector } from './filesystem.js';
 import { createSupervisorCollector } from './supervisor.js';
 import { createPathsCollector } from './paths.js';
 import { createSqliteCollector } from './sqlite.js';
@@ -16,10 +18,11 @@ export const COLLECTOR_FACTORIES: ReadonlyArray<readonly [string, CollectorFacto
   ['probes', createProbesCollector],
   ['files', createFilesCollector],
   ['host', createHostCollector],
+  ['filesystem', createFilesystemCollector],
 ];
 
-export function createCollectors(given: Omit<CollectorDeps, 'proc'> & { procRoot?: string }): Collector[] {
-  const deps: CollectorDeps = { ...given, proc: new ProcReader(given.procRoot) };
+export function createCollectors(given: Omit<CollectorDeps, 'proc' | 'serviceLogs'> & { procRoot?: string }): Collector[] {
+  const deps: CollectorDeps = { ...given, proc: new ProcReader(given.procRoot), serviceLogs: new ServiceLogFiles() };
   const out: Collector[] = [];
   for (const [, factory] of COLLECTOR_FACTORIES) {
     const c = factory(deps);

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { SupervisorClient, SupervisorProcess } from '../sources/supervisor.js';
 import type { XmlRpcValue } from '../sources/xmlrpc.js';
 import type { FamilyBuilder } from './metric-family.js';
+import { isLogFile } from '../sources/service-log-files.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -69,7 +70,7 @@ export class ServiceLogInfo {
         if (mtime !== undefined) lastWrite({ group, name, stream }, mtime);
         const r = rot?.[stream];
         // Rotation applies to a log file supervisor writes itself (not syslog, not /dev/stdout).
-        if (r && file.startsWith('/') && !file.startsWith('/dev/')) {
+        if (r && isLogFile(file)) {
           maxBytes({ group, name, stream }, r.maxBytes);
           backups({ group, name, stream }, r.backups);
         }

@@ -13,6 +13,7 @@ import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
 import { ServiceDepth } from './service-depth.js';
 import { ServiceLogInfo } from './service-log-info.js';
+import type { ServiceLogFiles } from '../sources/service-log-files.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -66,6 +67,7 @@ export class SupervisorCollector implements Collector {
     private readonly log: Logger,
     private readonly proc: ProcReader = new ProcReader(),
     logWriteWithin: ReadonlyMap<string, number> = new Map(),
+    private readonly serviceLogs?: ServiceLogFiles,
   ) {
     this.depth = new ServiceDepth(proc, log);
     this.logInfo = new ServiceLogInfo(client, logWriteWithin, log);
@@ -115,6 +117,7 @@ export class SupervisorCollector implements Collector {
   /** A full answer from supervisord: restarts counted, kept for reuse, quiet or not. */
   private remember(snap: SupervisorSnapshot): void {
     this.restarts.observe(snap.processes);
+    this.serviceLogs?.update(snap.processes);
     this.noteQuiet(snap.processes);
     this.known = { snap, at: Date.now() };
   }
@@ -329,5 +332,5 @@ export function stableDescription(description: string): string {
 }
 
 export function createSupervisorCollector(deps: CollectorDeps): Collector {
-  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log, deps.proc, deps.config.logWriteWithin);
+  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log, deps.proc, deps.config.logWriteWithin, deps.serviceLogs);
 }
