@@ -41,6 +41,10 @@ describe('fuzz: mountinfo', () => {
   it('decodes device numbers as glibc does', () => {
     assert.equal(devName(0x0801), '8:1');
     assert.equal(devName((259 << 8) | 3), '259:3');
-    assert.equal(devName(((1 << 12) << 8) | ((300 & ~0xff) << 12) | (300 & 0xff)), '4096:300');
+    // glibc's makedev: major's low 12 bits at 8, the rest at 32; minor's low 8 bits at 0, the rest at 12.
+    const makedev = (major: bigint, minor: bigint): number =>
+      Number(((major & 0xfffn) << 8n) | ((major & ~0xfffn) << 32n) | (minor & 0xffn) | ((minor & ~0xffn) << 12n));
+    assert.equal(devName(makedev(4096n, 300n)), '4096:300');
+    assert.equal(devName(makedev(253n, 70000n)), '253:70000');
   });
 });
