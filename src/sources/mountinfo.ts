@@ -42,8 +42,8 @@ export function parseMountinfo(text: string): Mount[] {
 /** st_dev → "major:minor" as the kernel's new_encode_dev packs them (glibc's gnu_dev_major/minor). */
 export function devName(dev: number): string {
   const big = BigInt(dev);
-  const major = Number(((big >> 8n) & 0xfffn) | ((big >> 32n) & ~0xfffn));
-  const minor = Number((big & 0xffn) | ((big >> 12n) & ~0xffn));
+  const major = Number(((big & 0xfff00n) >> 8n) | ((big & 0xfffff00000000000n) >> 32n));
+  const minor = Number((big & 0xffn) | ((big & 0xffffff00000n) >> 12n));
   return `${major}:${minor}`;
 }
 
