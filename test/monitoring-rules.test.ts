@@ -91,11 +91,13 @@ describe('generated monitoring files', () => {
 });
 
 describe('alert rules', () => {
-  const spec = specAlerts();
+  // HostAuditHostSilent is the central Prometheus's (fleet/), not a rule of a host's exporter.
+  const FLEET_ONLY = ['HostAuditHostSilent'];
+  const spec = specAlerts().filter((a) => !FLEET_ONLY.includes(a.alert));
   const all = [...spec, ...BEYOND_SPEC];
 
-  it('SPEC.md lists 15 alerts; they and the BEYOND_SPEC list are exactly those the thresholds module encodes', () => {
-    assert.equal(spec.length, 15);
+  it("SPEC.md lists 15 alerts and 0.2 adds 9 (one of them the fleet's); they and the BEYOND_SPEC list are exactly those the thresholds module encodes", () => {
+    assert.equal(spec.length, 15 + 9 - FLEET_ONLY.length);
     for (const b of BEYOND_SPEC) assert.ok(!spec.some((s) => s.alert === b.alert), `${b.alert} is in SPEC.md now`);
     assert.deepEqual(
       all.map((s) => s.alert).sort(),
