@@ -23,6 +23,8 @@ import {
   type Line,
 } from './common.js';
 
+import { silentFailuresPanels } from './silent-failures.js';
+
 export const HOST_AUDIT_UID = 'hostaudit-host-audit';
 export const SERVICE_DETAIL_UID = 'hostaudit-service-detail';
 
@@ -287,5 +289,6 @@ export function hostAuditDashboard(): dashboard.Dashboard {
   section('Storage', storage);
   section('Services', services);
   section('Health', health);
+  section('Silent failures', silentFailuresPanels(sel));
   return numberPanels(b.build());
 }

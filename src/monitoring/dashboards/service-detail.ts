@@ -17,6 +17,7 @@ import {
   type AnyPanelBuilder,
 } from './common.js';
 import { HOST_AUDIT_UID, SERVICE_DETAIL_UID } from './host-audit.js';
+import { serviceDepthPanels } from './silent-failures.js';
 
 const T = THRESHOLDS;
 const SERVICE = `${HOST}, group=~"$group", name=~"$name"`;
@@ -129,5 +130,7 @@ export function serviceDetailDashboard(): dashboard.Dashboard {
       .icon('dashboard'),
   );
   for (const p of panels) b.withPanel(p);
+  b.withRow(new dashboard.RowBuilder('Depth'));
+  for (const p of serviceDepthPanels(s)) b.withPanel(p);
   return numberPanels(b.build());
 }
