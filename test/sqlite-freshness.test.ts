@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Exporter } from './helpers/exporter.js';
+import { Exporter, runCli } from './helpers/exporter.js';
+import type { AuditReport } from '../src/report/model.js';
 import { find, value } from './helpers/metrics.js';
 import { PYTHON, sleep } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
@@ -77,5 +78,24 @@ describe('sqlite freshness with real databases', () => {
     const samples = await exp.scrape();
     assert.equal(value(samples, 'hostaudit_sqlite_expected_write_within_seconds', { database: 'btc_price_history', path: wal }), 300);
     assert.equal(find(samples, 'hostaudit_sqlite_expected_write_within_seconds').length, 1);
+  });
+
+  it("the audit report gives each database's age since its last write, its expectation, and the disk left", async () => {
+    const cfg = path.join(exp.dir, 'hostaudit.yml');
+    const before = Date.now() / 1000;
+    const run = await runCli(['audit', `--config.file=${cfg}`, '--format=json', '--sample=1s']);
+    const after = Date.now() / 1000;
+    const r = JSON.parse(run.stdout) as AuditReport;
+    const sf = r.silent_failures;
+    assert.ok(sf, run.stderr);
+    const btc = sf.databases.find((d) => d.path === wal);
+    assert.equal(btc?.expected_within_seconds, 300);
+    const written = mtime(`${wal}-wal`);
+    assert.ok(btc && btc.last_write_age_seconds >= Math.floor(before - written) - 1 && btc.last_write_age_seconds <= Math.ceil(after - written) + 1);
+    assert.equal(sf.databases.find((d) => d.path === plain)?.expected_within_seconds, null);
+    const disk = spawnSync('df', ['-B1', '--output=target,size', dir], { encoding: 'utf8' }).stdout.trim().split('\n')[1]?.trim().split(/\s+/);
+    const fs = sf.filesystems.find((f) => f.mountpoint === disk?.[0]);
+    assert.equal(fs?.size_bytes, Number(disk?.[1]));
+    assert.deepEqual(sf.deleted_open, []);
   });
 });

@@ -4,6 +4,7 @@
 // audit's own JSON summary, and are a public interface once a baseline file holds them:
 // add fields freely, rename none.
 import type { Severity, ThresholdKey } from '../monitoring/thresholds.js';
+import type { SilentFailures } from './silent-failures.js';
 
 export const REPORT_SCHEMA = 'hostaudit-audit/1';
 
@@ -131,6 +132,8 @@ export interface AuditReport {
   };
   anomalies: Anomaly[];
   collectors: Array<{ collector: string; success: boolean }>;
+  /** Freshness of databases and logs, disk left, deleted files held open (report/silent-failures.ts). */
+  silent_failures?: SilentFailures;
   /** Present with --baseline. */
   baseline?: { file: string; generated_at: string | null; rows: ComparisonRow[] };
 }
