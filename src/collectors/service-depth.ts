@@ -29,6 +29,22 @@ const SERVICE = ['group', 'name'] as const;
  */
 export const SMAPS_MAX_AGE_MS = 30_000;
 
+/**
+ * A single-threaded process whose CPU time has not moved since its io and status were read
+ * has made no I/O and no context switch since (only the process itself moves them): those
+ * readings are reused, for at most this long. Its limits are re-read after this long too
+ * (prlimit from another process is the one change that needs no run).
+ */
+export const RESTING_MAX_AGE_MS = 60_000;
+
+interface Resting {
+  start: number;
+  runtime: string;
+  at: number;
+  io?: { readBytes: number; writeBytes: number };
+  cs?: { voluntary: number; nonvoluntary: number };
+}
+
 /** A file the tree could not read; `refused` for a permission problem. */
 type Read<T> = { ok: true; value: T } | { ok: false; refused: boolean };
 
@@ -44,6 +60,8 @@ export class ServiceDepth {
   private readonly accounts = new Map<string, Accounts>();
   private readonly smaps = new Map<number, { start: number; due: number; value: SmapsRollup }>();
   private smapsTable: ProcessTable | undefined;
+  private readonly resting = new Map<number, Resting>();
+  private readonly limits = new Map<number, { start: number; at: number; value: number }>();
   /** Services already named in the read-errors warning: said once, not every scrape. */
   private readonly warned = new Set<string>();
 
@@ -136,7 +154,8 @@ export class ServiceDepth {
         nThreads += st.threads;
         faults.push({ ...base, value: st.majflt + st.cmajflt });
 
-        const ioText = this.read(`${st.pid}/io`, parseProcIo);
+        const rest = this.restingOf(m);
+        const ioText = rest?.io ? { ok: true as const, value: rest.io } : this.read(`${st.pid}/io`, parseProcIo);
         if (ioText.ok) {
           ioRead.push({ ...base, value: ioText.value.readBytes });
           ioWrite.push({ ...base, value: ioText.value.writeBytes });
@@ -145,7 +164,8 @@ export class ServiceDepth {
           refused.add(st.pid);
         }
 
-        const cs = this.read(`${st.pid}/status`, parseContextSwitches);
+        const cs = rest?.cs ? { ok: true as const, value: rest.cs } : this.read(`${st.pid}/status`, parseContextSwitches);
+        this.noteResting(m, ioText.ok ? ioText.value : undefined, cs.ok ? cs.value : undefined);
         if (cs.ok) {
           vol.push({ ...base, value: cs.value.voluntary });
           nonvol.push({ ...base, value: cs.value.nonvoluntary });
@@ -161,7 +181,7 @@ export class ServiceDepth {
         }
 
         if (m.fds) {
-          const lim = this.read(`${st.pid}/limits`, parseNofileSoftLimit);
+          const lim = this.nofileOf(st.pid, st.starttime);
           if (lim.ok && lim.value > 0) ratio = Math.max(ratio, m.fds.links.length / lim.value);
           else if (!lim.ok && lim.refused) ratioOk = false;
         } else if (m.refused) ratioOk = false;
@@ -238,7 +258,37 @@ export class ServiceDepth {
   private pruneSmaps(table: ProcessTable): void {
     if (this.smapsTable === table) return;
     this.smapsTable = table;
-    for (const pid of this.smaps.keys()) if (!table.byPid.has(pid)) this.smaps.delete(pid);
+    for (const cache of [this.smaps, this.resting, this.limits]) for (const pid of cache.keys()) if (!table.byPid.has(pid)) cache.delete(pid);
+  }
+
+  /** The last io and status readings of a process that has not run since they were taken. */
+  private restingOf(m: TreeMember): Resting | undefined {
+    const hit = this.resting.get(m.stat.pid);
+    if (!hit || m.stat.threads !== 1 || m.runtime === undefined) return undefined;
+    if (hit.start !== m.stat.starttime || hit.runtime !== m.runtime || this.now() - hit.at >= RESTING_MAX_AGE_MS) return undefined;
+    return hit;
+  }
+
+  private noteResting(m: TreeMember, io: Resting['io'], cs: Resting['cs']): void {
+    const { pid, starttime, threads } = m.stat;
+    if (threads !== 1 || m.runtime === undefined || !io || !cs) {
+      this.resting.delete(pid);
+      return;
+    }
+    const hit = this.resting.get(pid);
+    if (hit && hit.start === starttime && hit.runtime === m.runtime) return; // reused: keep its age
+    this.resting.set(pid, { start: starttime, runtime: m.runtime, at: this.now(), io, cs });
+  }
+
+  /** The soft NOFILE limit, re-read after RESTING_MAX_AGE_MS. */
+  private nofileOf(pid: number, start: number): Read<number> {
+    const now = this.now();
+    const hit = this.limits.get(pid);
+    if (hit && hit.start === start && now - hit.at < RESTING_MAX_AGE_MS) return { ok: true, value: hit.value };
+    const r = this.read(`${pid}/limits`, parseNofileSoftLimit);
+    if (r.ok) this.limits.set(pid, { start, at: now, value: r.value });
+    else this.limits.delete(pid);
+    return r;
   }
 
   private warnOnce(services: readonly string[]): void {

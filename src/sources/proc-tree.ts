@@ -94,6 +94,8 @@ export interface TreeMember {
   fds?: FdEntries;
   /** Set when /proc/PID/fd was refused (EACCES, EPERM): not ours to read. */
   refused?: boolean;
+  /** CPU time (schedstat, ns) of a single-threaded process, when read: unchanged means it has not run. */
+  runtime?: string;
 }
 
 export interface TreeUsage {
@@ -275,6 +277,7 @@ export class ProcReader {
     // The runtime is read before the links: a process that runs after this has a new runtime
     // by the next scrape, so links read meanwhile are never kept past a change.
     const runtime = this.runtimeOf(`${procRoot}/${st.pid}/schedstat`);
+    if (runtime !== undefined) member.runtime = runtime;
     const hit = this.fdCache.get(st.pid);
     const now = Date.now();
     if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime && now - hit.at < FD_CACHE_MAX_AGE_MS) {
