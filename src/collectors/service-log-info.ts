@@ -29,9 +29,11 @@ export function parseRotation(v: XmlRpcValue): Map<string, { stdout?: Rotation; 
     const of = (stream: 'stdout' | 'stderr'): Rotation | undefined => {
       const maxBytes = c[`${stream}_logfile_maxbytes`];
       const backups = c[`${stream}_logfile_backups`];
-      return typeof maxBytes === 'number' && typeof backups === 'number' && maxBytes >= 0 && backups >= 0 ? { maxBytes, backups } : undefined;
+      const ok = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+      return ok(maxBytes) && ok(backups) ? { maxBytes, backups } : undefined;
     };
-    out.set(`${String(c.group)}\u0000${String(c.name)}`, { stdout: of('stdout'), stderr: of('stderr') });
+    if (typeof c.group !== 'string' || typeof c.name !== 'string') continue;
+    out.set(`${c.group}\u0000${c.name}`, { stdout: of('stdout'), stderr: of('stderr') });
   }
   return out;
 }

@@ -91,3 +91,24 @@ describe('fuzz: /proc depth parsers', () => {
     assert.equal(isDeletedFileLink('/srv/logs/a.log'), false);
   });
 });
+
+describe('fuzz: getAllConfigInfo answers', () => {
+  it('give rotation settings only from well-typed entries, on any answer', async () => {
+    const { parseRotation } = await import('../../src/collectors/service-log-info.js');
+    const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.double(), fc.string({ maxLength: 12 }), fc.constant(null), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.constantFrom('group', 'name', 'stdout_logfile_maxbytes', 'stdout_logfile_backups', 'stderr_logfile_maxbytes', 'x'), tie('v'), { maxKeys: 6 })),
+    })).v;
+    fc.assert(
+      fc.property(value, (v) => {
+        for (const r of parseRotation(v as never).values()) {
+          for (const s of [r.stdout, r.stderr]) {
+            if (s) assert.ok(Number.isFinite(s.maxBytes) && s.maxBytes >= 0 && Number.isFinite(s.backups) && s.backups >= 0);
+          }
+        }
+      }),
+      fuzzParams(2000),
+    );
+    const real = parseRotation([{ group: 'g', name: 'n', stdout_logfile_maxbytes: 4096, stdout_logfile_backups: 3, stderr_logfile_maxbytes: 0, stderr_logfile_backups: 0 }]);
+    assert.deepEqual(real.get('g\u0000n'), { stdout: { maxBytes: 4096, backups: 3 }, stderr: { maxBytes: 0, backups: 0 } });
+  });
+});
