@@ -152,23 +152,23 @@ export class ServiceDepth {
         const st = m.stat;
         const base = { pid: st.pid, ppid: st.ppid, start: st.starttime };
         nThreads += st.threads;
-        faults.push({ ...base, value: st.majflt + st.cmajflt });
+        faults.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: st.majflt + st.cmajflt });
 
         const rest = this.restingOf(m);
-        const ioText = rest?.io ? { ok: true as const, value: rest.io } : this.read(`${st.pid}/io`, parseProcIo);
-        if (ioText.ok) {
-          ioRead.push({ ...base, value: ioText.value.readBytes });
-          ioWrite.push({ ...base, value: ioText.value.writeBytes });
-        } else if (ioText.refused) {
+        const ioReading = rest?.io ? { ok: true as const, value: rest.io } : this.read(`${st.pid}/io`, parseProcIo);
+        if (ioReading.ok) {
+          ioRead.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: ioReading.value.readBytes });
+          ioWrite.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: ioReading.value.writeBytes });
+        } else if (ioReading.refused) {
           ioOk = false;
           refused.add(st.pid);
         }
 
         const cs = rest?.cs ? { ok: true as const, value: rest.cs } : this.read(`${st.pid}/status`, parseContextSwitches);
-        this.noteResting(m, ioText.ok ? ioText.value : undefined, cs.ok ? cs.value : undefined);
+        this.noteResting(m, ioReading.ok ? ioReading.value : undefined, cs.ok ? cs.value : undefined);
         if (cs.ok) {
-          vol.push({ ...base, value: cs.value.voluntary });
-          nonvol.push({ ...base, value: cs.value.nonvoluntary });
+          vol.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: cs.value.voluntary });
+          nonvol.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: cs.value.nonvoluntary });
         } else if (cs.refused) ctxOk = false;
 
         const sm = this.smapsOf(m);
