@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pidusage from 'pidusage';
-import { readProcessTable, treeUsage } from '../src/sources/proc-tree.js';
+import { ProcReader } from '../src/sources/proc-tree.js';
 import { sleep } from '../test/helpers/supervisord.js';
 import { AUDITED, GeneratedHost, SCALED, type HostSpec } from './lib/host.js';
 import {
@@ -203,7 +203,8 @@ async function soak(e: RunningExporter, minutes: number): Promise<NonNullable<Re
 /** pidusage (named by the design) beside the exporter's /proc reader, on the same service trees. */
 async function comparePidusage(host: GeneratedHost): Promise<NonNullable<Results['pidusage']>> {
   const roots = [...host.sv.status().values()].map((s) => s.pid).filter((p): p is number => typeof p === 'number');
-  const table = readProcessTable();
+  const reader = new ProcReader();
+  const table = reader.readProcessTable();
   const pids = roots.flatMap((r) => {
     const out: number[] = [];
     const stack = [r];
@@ -217,8 +218,8 @@ async function comparePidusage(host: GeneratedHost): Promise<NonNullable<Results
   const N = 50;
   let t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
-    const tbl = readProcessTable();
-    for (const r of roots) treeUsage(tbl, r);
+    const tbl = reader.readProcessTable();
+    for (const r of roots) reader.treeUsage(tbl, r);
   }
   const procReaderMs = Number(process.hrtime.bigint() - t) / 1e6 / N;
   await pidusage(pids); // its first call primes its history

@@ -12,6 +12,8 @@ export interface CommonOptions {
   logFormat: LogFormat;
   /** --no-collector.NAME flags: collectors switched off (present only when one is given). */
   disabledCollectors?: string[];
+  /** --path.procfs: where the host's procfs is mounted (default /proc). */
+  procfs: string;
 }
 
 export interface ServeOptions extends CommonOptions {
@@ -71,6 +73,7 @@ flags:
   --log.level=LEVEL           debug, info, warn or error (default info)
   --log.format=FORMAT         logfmt or json (default logfmt)
   --no-collector.NAME         switch collector NAME off (serve and audit; NAME: ${collectorNames().join(', ')})
+  --path.procfs=DIR           procfs mount point (default /proc)
   --version                   print the version and exit
   --help                      print this help and exit
 
@@ -91,6 +94,7 @@ const COMMON = {
   'config.file': { type: 'string' },
   'log.level': { type: 'string' },
   'log.format': { type: 'string' },
+  'path.procfs': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -186,6 +190,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     logLevel: oneOf('log.level', values['log.level'] as string | undefined, LOG_LEVELS, 'info'),
     logFormat: oneOf('log.format', values['log.format'] as string | undefined, LOG_FORMATS, 'logfmt'),
     ...(disabled.length > 0 ? { disabledCollectors: disabled } : {}),
+    procfs: procfsFlag(values['path.procfs'] as string | undefined),
   };
   if (command === 'init') {
     return {
@@ -241,4 +246,11 @@ export function parseListenAddress(addr: string): { host?: string; port: number 
   }
   const host = m[1] ?? (m[2] || undefined);
   return host === undefined ? { port } : { host, port };
+}
+
+/** --path.procfs: an absolute directory, without a trailing slash (paths are joined to it). */
+function procfsFlag(v: string | undefined): string {
+  if (v === undefined) return '/proc';
+  if (!v.startsWith('/')) throw new UsageError(`--path.procfs: must be an absolute path, got ${JSON.stringify(v)}`);
+  return v.length > 1 ? v.replace(/\/+$/, '') : v;
 }

@@ -8,6 +8,7 @@ import { ConfigError, describeError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseThresholds } from './config-thresholds.js';
 import { noTuning, type Tuning } from './monitoring/tuning.js';
+import { databaseEntry, type DatabaseEntry } from './config-expectations.js';
 
 export interface SupervisorConfig {
   /** Tried in order until one answers; one entry unless the built-in default is used. */
@@ -34,6 +35,8 @@ export interface ProbeConfig {
   timeoutMs: number;
   /** Skip TLS certificate verification (self-signed internal endpoints). */
   insecureSkipVerify: boolean;
+  /** Success only when the body matches (a regex), for http(s) probes. */
+  expectBody?: RegExp;
 }
 
 export interface Config {
@@ -50,6 +53,10 @@ export interface Config {
   collectorTimeoutMs: number;
   /** The `thresholds:` section: alert thresholds tuned for this host (config-thresholds.ts). */
   thresholds: Tuning;
+  /** The `databases` entries with their freshness expectations (`databases` holds their globs). */
+  databaseEntries: DatabaseEntry[];
+  /** thresholds.services.NAME.expect_log_write_within, ms, by NAME as written (name or group:name). */
+  logWriteWithin: Map<string, number>;
 }
 
 export const DEFAULT_SUPERVISOR_URLS = ['unix:///var/run/supervisor.sock', 'unix:///tmp/supervisor.sock'];
@@ -71,6 +78,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanIntervalMs: 60_000,
     collectorTimeoutMs: 8000,
     thresholds: noTuning(),
+    databaseEntries: [],
+    logWriteWithin: new Map(),
   };
 }
 
@@ -218,14 +227,15 @@ export function parseConfig(
   }
 
   if (top.databases !== undefined && top.databases !== null) {
-    cfg.databases = r.list(top.databases, 'databases').map((g, i) => r.filePath(g, `databases[${i}]`));
+    cfg.databaseEntries = r.list(top.databases, 'databases').map((g, i) => databaseEntry(g, `databases[${i}]`, file, baseDir));
+    cfg.databases = cfg.databaseEntries.map((d) => d.glob);
   }
 
   if (top.probes !== undefined && top.probes !== null) {
     const seen = new Set<string>();
     cfg.probes = r.list(top.probes, 'probes').map((p, i) => {
       const key = `probes[${i}]`;
-      const m = r.map(p, key, ['name', 'url', 'timeout', 'insecure_skip_verify']);
+      const m = r.map(p, key, ['name', 'url', 'timeout', 'insecure_skip_verify', 'expect_body']);
       const name = r.string(m.name, `${key}.name`);
       if (seen.has(name)) r.fail(`${key}.name`, `duplicate name ${JSON.stringify(name)}`);
       seen.add(name);
@@ -237,8 +247,13 @@ export function parseConfig(
         parsed = undefined;
       }
       if (!parsed) return r.fail(`${key}.url`, 'is not a valid URL');
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') r.fail(`${key}.url`, 'must be http:// or https://');
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:' && parsed.protocol !== 'tcp:') {
+        r.fail(`${key}.url`, 'must be http://, https:// or tcp://HOST:PORT');
+      }
+      if (parsed.protocol === 'tcp:' && (!parsed.hostname || !parsed.port)) r.fail(`${key}.url`, 'a tcp:// probe needs a host and a port');
+      const expectBody = m.expect_body === undefined ? undefined : probeBodyRegex(r, m.expect_body, `${key}.expect_body`, parsed.protocol);
       return {
+        ...(expectBody ? { expectBody } : {}),
         name,
         url,
         timeoutMs: m.timeout === undefined ? 5000 : r.positiveDuration(m.timeout, `${key}.timeout`),
@@ -259,6 +274,9 @@ export function parseConfig(
     cfg.collectorTimeoutMs = r.positiveDuration(top.collector_timeout, 'collector_timeout');
   }
   cfg.thresholds = parseThresholds(r, top.thresholds);
+  cfg.logWriteWithin = new Map(
+    cfg.thresholds.services.flatMap((t) => (t.expectLogWriteWithinMs === undefined ? [] : [[t.service, t.expectLogWriteWithinMs] as const])),
+  );
   return cfg;
 }
 
@@ -289,4 +307,15 @@ export function readSupervisorPassword(s: SupervisorConfig, env: NodeJS.ProcessE
     return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, '');
   }
   return env[PASSWORD_ENV] || undefined;
+}
+
+/** expect_body: a regex, for http(s) probes only. */
+function probeBodyRegex(r: Reader, v: Node, key: string, protocol: string): RegExp {
+  const src = r.string(v, key);
+  if (protocol === 'tcp:') r.fail(key, 'applies to http:// and https:// probes only');
+  try {
+    return new RegExp(src);
+  } catch (err) {
+    return r.fail(key, `is not a valid regular expression: ${describeError(err)}`);
+  }
 }

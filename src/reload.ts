@@ -77,6 +77,8 @@ export interface ReloadDeps {
   webSettings: WebSettings;
   runner: ReloadingRunner;
   disabledCollectors: readonly string[];
+  /** --path.procfs, for the new collectors. */
+  procRoot?: string;
   /** The HTTPS server when TLS is on: its certificate is swapped in place. */
   tlsServer: https.Server | undefined;
   log: Logger;
@@ -137,7 +139,7 @@ export class Reloader {
       d.log.error('reload failed, keeping the old config', { err: err.message });
       return { ok: false, error: err.message };
     }
-    const runner = new CollectorRunner(createCollectors({ config, log: d.log }, d.disabledCollectors), config.collectorTimeoutMs, d.log);
+    const runner = new CollectorRunner(createCollectors({ config, log: d.log, procRoot: d.procRoot }, d.disabledCollectors), config.collectorTimeoutMs, d.log);
     const old = d.runner.current;
     d.runner.current = runner;
     d.runner.config = config;

@@ -35,7 +35,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile) : undefined;
   const webSettings = new WebSettings(web);
   const before = [webSettings.middleware()];
-  const collectors = createCollectors({ config, log }, opts.disabledCollectors);
+  const collectors = createCollectors({ config, log, procRoot: opts.procfs }, opts.disabledCollectors);
   const runner = new ReloadingRunner(new CollectorRunner(collectors, config.collectorTimeoutMs, log), config);
   // The live /audit page reads the current runner and config, so it follows a reload.
   const audit = new LiveAudit(runner, version);
@@ -74,6 +74,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     webSettings,
     runner,
     disabledCollectors: opts.disabledCollectors ?? [],
+    procRoot: opts.procfs,
     tlsServer: web?.tls ? (server as https.Server) : undefined,
     log,
   });

@@ -22,6 +22,8 @@ import { DASHBOARDS } from '../src/monitoring/dashboards/index.js';
 import { Exporter, ROOT } from './helpers/exporter.js';
 import { freePort, programs, PYTHON, sleep, Supervisord } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
+import https from 'node:https';
+import { makeCerts } from './helpers/certs.js';
 
 const JOB = 'hostaudit';
 const BURNER = { group: 'kalshi', name: 'kalshi_account_sync' };
@@ -108,6 +110,7 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
   let alertmanager: Program | undefined;
   let db: Database.Database | undefined;
   let web: http.Server | undefined;
+  let tlsWeb: https.Server | undefined;
   let hooks: http.Server | undefined;
   const notifications: Notification[] = [];
   let promUrl = '';
@@ -152,6 +155,13 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     });
     await new Promise<void>((resolve) => web?.listen(0, '127.0.0.1', resolve));
     const webPort = (web.address() as AddressInfo).port;
+    // The same over HTTPS, for the certificate-expiry panel (a certificate made by openssl).
+    const certDir = path.join(tmp, 'certs');
+    mkdirSync(certDir);
+    const certs = makeCerts(certDir);
+    tlsWeb = https.createServer({ cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) }, (_req, res) => res.end('{"status": "ok"}'));
+    await new Promise<void>((resolve) => tlsWeb?.listen(0, '127.0.0.1', resolve));
+    const tlsPort = (tlsWeb.address() as AddressInfo).port;
 
     // Webhooks standing in for the pager and the chat.
     hooks = http.createServer((req, res) => {
@@ -192,8 +202,12 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
           { name: 'data', path: data },
           { name: 'system', path: tmp },
         ],
-        databases: [path.join(data, '**', '*.db')],
-        probes: [{ name: 'web', url: `http://127.0.0.1:${webPort}/health`, timeout: '2s' }],
+        databases: [path.join(data, '**', '*.db'), { glob: path.join(data, 'btc_price_history.db'), expect_write_within: '5m' }],
+        probes: [
+          { name: 'web', url: `http://127.0.0.1:${webPort}/health`, timeout: '2s' },
+          { name: 'web-tls', url: `https://127.0.0.1:${tlsPort}/health`, timeout: '2s', insecure_skip_verify: true, expect_body: '"status":\\s*"ok"' },
+        ],
+        thresholds: { services: { [BURNER.name]: { expect_log_write_within: '1h' } } },
         critical_files: [critical, missing],
         process_names: ['python3'],
         scan_interval: '2s',
@@ -271,6 +285,7 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     await sv?.cleanup();
     db?.close();
     await new Promise<void>((resolve) => (web ? web.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (tlsWeb ? tlsWeb.close(() => resolve()) : resolve()));
     hooks?.closeAllConnections();
     await new Promise<void>((resolve) => (hooks ? hooks.close(() => resolve()) : resolve()));
     if (tmp) removeTmpDir(tmp);

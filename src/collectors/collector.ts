@@ -2,6 +2,8 @@
 // run concurrently on every scrape; a failing collector is reported, never fatal.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { ProcReader } from '../sources/proc-tree.js';
+import type { ServiceLogFiles } from '../sources/service-log-files.js';
 import type { MetricFamily } from './metric-family.js';
 
 export interface CollectContext {
@@ -37,6 +39,10 @@ export interface Collector {
 export interface CollectorDeps {
   config: Config;
   log: Logger;
+  /** The /proc reader (root from --path.procfs) the collectors share, with its caches. */
+  proc: ProcReader;
+  /** The services' log files, recorded by the supervisor collector for the filesystem collector. */
+  serviceLogs: ServiceLogFiles;
 }
 
 export type CollectorFactory = (deps: CollectorDeps) => Collector | undefined;

@@ -5,15 +5,19 @@ import { describeError } from '../errors.js';
 import { countProcesses, countTcpStates, readHostMemory } from '../sources/host.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { hostTcp, processTable } from './shared-readings.js';
+import { ProcReader } from '../sources/proc-tree.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 export class HostCollector implements Collector {
   readonly name = 'host';
 
-  constructor(private readonly processNames: readonly string[]) {}
+  constructor(
+    private readonly processNames: readonly string[],
+    private readonly proc: ProcReader = new ProcReader(),
+  ) {}
 
   prefetch(ctx: CollectContext): void {
-    hostTcp(ctx).catch(() => undefined); // memoized; collect() awaits it and reports a failure
+    hostTcp(ctx, this.proc.root).catch(() => undefined); // memoized; collect() awaits it and reports a failure
   }
 
   async collect(ctx: CollectContext): Promise<MetricFamily[]> {
@@ -22,11 +26,11 @@ export class HostCollector implements Collector {
 
     // Started first (or already, by prefetch): the kernel's walk for the TCP tables runs on
     // libuv's threads meanwhile.
-    const sockets = hostTcp(ctx);
+    const sockets = hostTcp(ctx, this.proc.root);
     sockets.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const mem = b.gauge('hostaudit_host_memory_bytes', 'Host memory: total, available (MemAvailable), used (total − available).', ['kind']);
     try {
-      const m = readHostMemory();
+      const m = readHostMemory(this.proc.root);
       mem({ kind: 'total' }, m.totalBytes);
       mem({ kind: 'available' }, m.availableBytes);
       mem({ kind: 'used' }, m.usedBytes);
@@ -44,7 +48,7 @@ export class HostCollector implements Collector {
     if (this.processNames.length > 0) {
       const procs = b.gauge('hostaudit_host_processes', 'Host processes whose name or argv[0] base name matches.', ['name']);
       try {
-        for (const [name, n] of countProcesses(this.processNames, processTable(ctx))) procs({ name }, n);
+        for (const [name, n] of countProcesses(this.processNames, processTable(ctx, this.proc), this.proc.root)) procs({ name }, n);
       } catch (err) {
         failures.push(`processes: ${describeError(err)}`);
       }
@@ -58,5 +62,5 @@ export class HostCollector implements Collector {
 }
 
 export function createHostCollector(deps: CollectorDeps): Collector {
-  return new HostCollector(deps.config.processNames);
+  return new HostCollector(deps.config.processNames, deps.proc);
 }

@@ -1,6 +1,9 @@
 // Every collector, registered by name. A factory returns undefined when its section of the
 // config is empty, so an unconfigured source adds no series and no failing collector.
 import type { Collector, CollectorDeps, CollectorFactory } from './collector.js';
+import { ProcReader } from '../sources/proc-tree.js';
+import { ServiceLogFiles } from '../sources/service-log-files.js';
+import { createFilesystemCollector } from './filesystem.js';
 import { createSupervisorCollector } from './supervisor.js';
 import { createPathsCollector } from './paths.js';
 import { createSqliteCollector } from './sqlite.js';
@@ -15,6 +18,7 @@ export const COLLECTOR_FACTORIES: ReadonlyArray<readonly [string, CollectorFacto
   ['probes', createProbesCollector],
   ['files', createFilesCollector],
   ['host', createHostCollector],
+  ['filesystem', createFilesystemCollector],
 ];
 
 /** Every collector's name, for --no-collector.NAME. */
@@ -22,8 +26,15 @@ export function collectorNames(): string[] {
   return COLLECTOR_FACTORIES.map(([name]) => name);
 }
 
-/** The collectors the config asks for, less those switched off (--no-collector.NAME). */
-export function createCollectors(deps: CollectorDeps, disabled: readonly string[] = []): Collector[] {
+/**
+ * The collectors the config asks for, less those switched off (--no-collector.NAME). They share
+ * one /proc reader (with its caches) and one reader of service log files.
+ */
+export function createCollectors(
+  given: Omit<CollectorDeps, 'proc' | 'serviceLogs'> & { procRoot?: string },
+  disabled: readonly string[] = [],
+): Collector[] {
+  const deps: CollectorDeps = { ...given, proc: new ProcReader(given.procRoot), serviceLogs: new ServiceLogFiles() };
   const out: Collector[] = [];
   for (const [name, factory] of COLLECTOR_FACTORIES) {
     if (disabled.includes(name)) continue;

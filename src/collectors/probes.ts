@@ -3,6 +3,7 @@
 // debug log, where an operator who set --log.level=debug looks for it.
 import type { ProbeConfig } from '../config.js';
 import { probe, type ProbeResult } from '../sources/probe.js';
+import { tcpProbe } from '../sources/tcp-probe.js';
 import { safeUrl } from '../sources/supervisor.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
@@ -33,7 +34,10 @@ export class ProbesCollector implements Collector {
     const cap = Math.max(1, this.collectorTimeoutMs - DEADLINE_MARGIN_MS);
     return Promise.all(
       this.probes.map(async (p) => {
-        const r = await probe({ url: p.url, timeoutMs: Math.min(p.timeoutMs, cap), insecureSkipVerify: p.insecureSkipVerify }, ctx.signal);
+        const timeoutMs = Math.min(p.timeoutMs, cap);
+        const r = p.url.startsWith('tcp://')
+          ? { ...(await tcpProbe(new URL(p.url), timeoutMs, ctx.signal)), statusCode: 0, redirects: 0 }
+          : await probe({ url: p.url, timeoutMs, insecureSkipVerify: p.insecureSkipVerify, expectBody: p.expectBody }, ctx.signal);
         const url = safeUrl(p.url);
         if (!r.success) {
           ctx.log.debug('probe failed', { probe: p.name, url, status_code: r.statusCode, reason: r.reason });
@@ -47,14 +51,24 @@ export class ProbesCollector implements Collector {
     const readings = await this.read(ctx);
     const b = new FamilyBuilder();
     const labels = ['probe', 'url'] as const;
-    const success = b.gauge('hostaudit_probe_success', 'Whether the probe got a 2xx answer within its timeout (1) or not (0).', labels);
+    const success = b.gauge(
+      'hostaudit_probe_success',
+      'Whether the probe got a 2xx answer (whose body matches expect_body, when set) or, for tcp://, a connection, within its timeout (1) or not (0).',
+      labels,
+    );
     const duration = b.gauge('hostaudit_probe_duration_seconds', 'How long the probe took, redirects included.', labels);
     const status = b.gauge('hostaudit_probe_status_code', 'HTTP status of the last answer; 0 when nothing answered.', labels);
+    const certExpiry = b.gauge(
+      'hostaudit_probe_tls_cert_expiry_timestamp_seconds',
+      'The earliest notAfter (unix time) in the certificate chain the HTTPS server presented.',
+      labels,
+    );
     for (const r of readings) {
       const l = { probe: r.probe, url: r.url };
       success(l, r.success ? 1 : 0);
       duration(l, r.durationSeconds);
       status(l, r.statusCode);
+      if (r.certExpirySeconds !== undefined) certExpiry(l, r.certExpirySeconds);
     }
     return b.build();
   }

@@ -1,6 +1,6 @@
 // Readings more than one collector needs, read once per collection through the context memo.
 import type { TcpSocket } from '../sources/proc-parse.js';
-import { netNamespace, readProcessTable, type ProcessTable } from '../sources/proc-tree.js';
+import { netNamespace, ProcReader, type ProcessTable } from '../sources/proc-tree.js';
 import { readTcpTable } from '../sources/tcp-table.js';
 import type { CollectContext } from './collector.js';
 
@@ -9,10 +9,10 @@ type Memo = Pick<CollectContext, 'memo'>;
 const PROCESS_TABLE = 'process-table';
 
 /** The /proc process table of this collection: the first collector to ask reads it. */
-export function processTable(ctx: Memo): ProcessTable {
+export function processTable(ctx: Memo, proc: ProcReader = new ProcReader()): ProcessTable {
   const hit = ctx.memo?.get(PROCESS_TABLE) as ProcessTable | undefined;
   if (hit) return hit;
-  const table = readProcessTable();
+  const table = proc.readProcessTable();
   ctx.memo?.set(PROCESS_TABLE, table);
   return table;
 }
@@ -46,7 +46,7 @@ export async function hostTcp(ctx: Memo, procRoot = '/proc'): Promise<TcpSocket[
 }
 
 /** TCP sockets of the namespace `pid` lives in, through /proc/PID/net; undefined when unreadable. */
-export function namespaceTcp(ctx: Memo, pid: number): Promise<TcpSocket[] | undefined> {
-  const ns = netNamespace(pid);
-  return ns === undefined ? tcpOf(ctx, 'self', '/proc/self/net') : tcpOf(ctx, ns, `/proc/${pid}/net`);
+export function namespaceTcp(ctx: Memo, pid: number, procRoot = '/proc'): Promise<TcpSocket[] | undefined> {
+  const ns = netNamespace(pid, procRoot);
+  return ns === undefined ? tcpOf(ctx, 'self', `${procRoot}/self/net`) : tcpOf(ctx, ns, `${procRoot}/${pid}/net`);
 }

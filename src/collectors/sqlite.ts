@@ -14,6 +14,8 @@ import type { Logger } from '../log.js';
 import { findDatabases, type DatabaseFile } from '../sources/sqlite-glob.js';
 import { SqliteReader, type SqliteReading } from '../sources/sqlite-file.js';
 import { SqliteReadError } from '../sources/sqlite-format.js';
+import { expectedWriteWithin, lastWriteSeconds } from '../sources/sqlite-freshness.js';
+import type { DatabaseEntry } from '../config-expectations.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
@@ -35,6 +37,7 @@ export class SqliteCollector implements Collector {
     private readonly log: Logger,
     /** One database's read limit in a scrape, below the collector's deadline: a slow disk costs that database only. */
     private readonly readTimeoutMs = 4000,
+    private readonly entries: readonly DatabaseEntry[] = [],
   ) {}
 
   start(): void {
@@ -96,6 +99,12 @@ export class SqliteCollector implements Collector {
     const tables = b.gauge('hostaudit_sqlite_tables', "Tables in the schema (SQLite's internal sqlite_* tables excluded).", LABELS);
     const indexes = b.gauge('hostaudit_sqlite_indexes', "Indexes in the schema (SQLite's automatic sqlite_* indexes excluded).", LABELS);
     const ok = b.gauge('hostaudit_sqlite_ok', 'Whether the file is a readable SQLite database (1) or not (0).', LABELS);
+    const lastWrite = b.gauge('hostaudit_sqlite_last_write_timestamp_seconds', 'The newest mtime of the main file and its -wal.', LABELS);
+    const expected = b.gauge(
+      'hostaudit_sqlite_expected_write_within_seconds',
+      "The configured expect_write_within: the database is stale when its last write is older than this.",
+      LABELS,
+    );
     for (const r of readings) {
       if (!r) continue; // deleted since the last glob: no series
       const l = { database: databaseLabel(r.path), path: r.path };
@@ -104,6 +113,10 @@ export class SqliteCollector implements Collector {
       if (r.shmBytes !== undefined) bytes({ ...l, file: 'shm' }, r.shmBytes);
       ok(l, r.ok ? 1 : 0);
       this.note(r);
+      const written = lastWriteSeconds(r.path);
+      if (written !== undefined) lastWrite(l, written);
+      const within = expectedWriteWithin(this.entries, r.path);
+      if (within !== undefined) expected(l, within / 1000);
       if (r.pageSize !== undefined) pageSize(l, r.pageSize);
       if (r.pages !== undefined) pages(l, r.pages);
       if (r.freelistPages !== undefined) free(l, r.freelistPages);
@@ -147,5 +160,11 @@ export function databaseLabel(file: string): string {
 
 export function createSqliteCollector(deps: CollectorDeps): Collector | undefined {
   if (deps.config.databases.length === 0) return undefined;
-  return new SqliteCollector(deps.config.databases, deps.config.scanIntervalMs, deps.log, Math.max(1, Math.floor(deps.config.collectorTimeoutMs / 2)));
+  return new SqliteCollector(
+    deps.config.databases,
+    deps.config.scanIntervalMs,
+    deps.log,
+    Math.max(1, Math.floor(deps.config.collectorTimeoutMs / 2)),
+    deps.config.databaseEntries,
+  );
 }

@@ -3,7 +3,7 @@
 import { describeError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
-import { bootTimeSeconds, systemConstants, treeUsage, type TreeUsage } from '../sources/proc-tree.js';
+import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
 import { logFileBytesSync } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import { SupervisorError } from '../sources/supervisor-error.js';
@@ -15,6 +15,9 @@ import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
 import { supervisorFailure } from './supervisor-failure.js';
 import { FAILURE_TEXT, type SupervisorFailure } from '../sources/supervisor-error.js';
+import { ServiceDepth } from './service-depth.js';
+import { ServiceLogInfo } from './service-log-info.js';
+import type { ServiceLogFiles } from '../sources/service-log-files.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -59,12 +62,22 @@ export class SupervisorCollector implements Collector {
   private known: { snap: SupervisorSnapshot; at: number } | undefined;
   /** Why the last scrape could not read supervisord; undefined once it answers (the audit report names it). */
   lastFailure: { failure: SupervisorFailure; error: string } | undefined;
+  /** Threads, I/O, PSS, fd ratio, deleted bytes… of each tree (collectors/service-depth.ts). */
+  private readonly depth: ServiceDepth;
+  /** Log mtimes, rotation settings, expect_log_write_within (collectors/service-log-info.ts). */
+  private readonly logInfo: ServiceLogInfo;
 
   constructor(
     private readonly client: SupervisorClient,
     private readonly pollIntervalMs: number,
     private readonly log: Logger,
-  ) {}
+    private readonly proc: ProcReader = new ProcReader(),
+    logWriteWithin: ReadonlyMap<string, number> = new Map(),
+    private readonly serviceLogs?: ServiceLogFiles,
+  ) {
+    this.depth = new ServiceDepth(proc, log);
+    this.logInfo = new ServiceLogInfo(client, logWriteWithin, log);
+  }
 
   start(): void {
     // Background poll so restarts between scrapes are counted. unref: never keeps the process alive.
@@ -100,7 +113,7 @@ export class SupervisorCollector implements Collector {
     if (this.quiet.size === 0) return true;
     let present: string[];
     try {
-      present = readdirSync('/proc'); // one getdents for any number of pids
+      present = readdirSync(this.proc.root); // one getdents for any number of pids
     } catch {
       return false;
     }
@@ -112,6 +125,7 @@ export class SupervisorCollector implements Collector {
   /** A full answer from supervisord: restarts counted, kept for reuse, quiet or not. */
   private remember(snap: SupervisorSnapshot): void {
     this.restarts.observe(snap.processes);
+    this.serviceLogs?.update(snap.processes);
     this.noteQuiet(snap.processes);
     this.known = { snap, at: Date.now() };
   }
@@ -127,7 +141,7 @@ export class SupervisorCollector implements Collector {
       const head = await this.client.head(ctx.signal);
       let current = false;
       try {
-        current = head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx), bootTimeSeconds(), systemConstants().clockTicks);
+        current = head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx, this.proc), this.proc.bootTimeSeconds(), this.proc.systemConstants().clockTicks);
       } catch {
         // /proc could not tell: supervisord's own list, as below
       }
@@ -264,6 +278,8 @@ export class SupervisorCollector implements Collector {
       rss(l, u.residentBytes);
       vms(l, u.virtualBytes);
       procs(l, u.processes);
+      // A process whose fds may not be read would count as 0: absent instead (read_errors says why).
+      if (u.fdReadErrors > 0) return;
       fds(l, u.openFds);
       const ns = sockets.get(u.rootPid);
       let n = 0;
@@ -276,6 +292,8 @@ export class SupervisorCollector implements Collector {
       await slice.next();
       emit(snap.processes[i] as SupervisorProcess, i);
     }
+    if (usage.size > 0) this.depth.add(b, snap.processes, usage, processTable(ctx, this.proc));
+    await this.logInfo.add(b, snap.processes, ctx.signal);
     for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
     return b.build();
   }
@@ -289,7 +307,7 @@ export class SupervisorCollector implements Collector {
     const sockets = new Map<number, ReadonlySet<number>>();
     const running = processes.filter((p) => p.pid > 0);
     if (running.length === 0) return { usage, sockets };
-    const table = processTable(ctx);
+    const table = processTable(ctx, this.proc);
     const byTable = new Map<object, ReadonlySet<number>>();
     // One tree per distinct root pid (entries may share one: a hostile or confused answer),
     // read in slices that give the event loop back and stop once the deadline has passed.
@@ -301,12 +319,12 @@ export class SupervisorCollector implements Collector {
         continue;
       }
       await slice.next();
-      const u = treeUsage(table, p.pid);
+      const u = this.proc.treeUsage(table, p.pid);
       trees.set(p.pid, u);
       usage.set(p, u);
       if (!u) continue; // exited between supervisor's answer and our read: skipped, not an error
       if (u.socketInodes.size === 0) continue; // no socket at all: no TCP table to read for it
-      const tcp = await namespaceTcp(ctx, p.pid);
+      const tcp = await namespaceTcp(ctx, p.pid, this.proc.root);
       if (!tcp) continue;
       let inodes = byTable.get(tcp);
       if (!inodes) byTable.set(tcp, (inodes = new Set(tcp.map((s) => s.inode))));
@@ -344,5 +362,5 @@ export function stableDescription(description: string): string {
 }
 
 export function createSupervisorCollector(deps: CollectorDeps): Collector {
-  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log);
+  return new SupervisorCollector(new SupervisorClient(deps.config.supervisor), deps.config.supervisor.pollIntervalMs, deps.log, deps.proc, deps.config.logWriteWithin, deps.serviceLogs);
 }

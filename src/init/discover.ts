@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { SupervisorConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import { SupervisorClient, type SupervisorProcess } from '../sources/supervisor.js';
-import { descendants, fdLinks, readProcFile, readProcessTable } from '../sources/proc-tree.js';
+import { descendants, fdLinks, ProcReader, readProcFile } from '../sources/proc-tree.js';
 import { socketInode } from '../sources/proc-parse.js';
 import type { XmlRpcValue } from '../sources/xmlrpc.js';
 import { parseListenSockets } from './listen-sockets.js';
@@ -141,7 +141,7 @@ export function findSqliteFiles(root: string): string[] {
 /** The ports the process tree of `pid` listens on (sockets it holds in LISTEN). */
 export function listeningPorts(pid: number): Array<{ port: number; v6: boolean }> {
   if (pid <= 0) return [];
-  const table = readProcessTable();
+  const table = new ProcReader().readProcessTable();
   const inodes = new Set<number>();
   for (const p of descendants(table, pid)) {
     for (const link of fdLinks(`/proc/${p}/fd`) ?? []) {

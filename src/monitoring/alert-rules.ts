@@ -78,6 +78,89 @@ const DATABASE_FILE = ['job', 'instance', 'database', 'path', 'file'] as const;
 
 const svc = '{{ $labels.group }}/{{ $labels.name }} on {{ $labels.instance }}';
 
+// 0.2: the quiet failures.
+const FILESYSTEM = ['job', 'instance', 'mountpoint', 'device', 'fstype'] as const;
+const STREAM = [...SERVICE, 'stream'] as const;
+const PROBE = ['job', 'instance', 'probe', 'url'] as const;
+const on = (labels: readonly string[]): string => `on (${labels.join(', ')})`;
+const fs = '{{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }}';
+
+/** Appended to the definitions, with the same thresholds T. */
+const quietFailureAlerts = (T: ThresholdSet): AlertDefinition[] => [
+  {
+    // The threshold is each database's own, exported beside it; one-to-one on the same labels.
+    key: 'databaseStale',
+    labels: DATABASE,
+    expr:
+      `max ${by(DATABASE)} (time() - hostaudit_sqlite_last_write_timestamp_seconds) ` +
+      `> ${on(DATABASE)} max ${by(DATABASE)} (hostaudit_sqlite_expected_write_within_seconds)`,
+    description:
+      `{{ $labels.database }} ({{ $labels.path }}) on {{ $labels.instance }} was last written {{ $value | humanizeDuration }} ago, ` +
+      `longer than its expect_write_within.`,
+  },
+  {
+    // The newest write of either stream; only while the service is RUNNING.
+    key: 'serviceSilent',
+    labels: SERVICE,
+    expr:
+      `max ${by(SERVICE)} (time() - hostaudit_service_log_last_write_timestamp_seconds) ` +
+      `> ${on(SERVICE)} max ${by(SERVICE)} (hostaudit_service_expected_log_write_within_seconds) ` +
+      `and ${on(SERVICE)} max ${by(SERVICE)} (hostaudit_service_up) == 1`,
+    description:
+      `${svc} is RUNNING but last wrote its log {{ $value | humanizeDuration }} ago, longer than its expect_log_write_within.`,
+  },
+  {
+    key: 'deletedFilesHeld',
+    labels: SERVICE,
+    expr: `max ${by(SERVICE)} (hostaudit_service_deleted_open_bytes) > ${num(T.deletedFilesHeld.value)}`,
+    description:
+      `${svc} holds {{ $value | humanize1024 }}B of deleted files open: disk that is not freed until it closes them; ` +
+      `the threshold is ${formatBytes(T.deletedFilesHeld.value)}.`,
+  },
+  {
+    key: 'serviceLogUnrotated',
+    labels: STREAM,
+    expr:
+      `max ${by(STREAM)} (hostaudit_service_log_bytes) > ${num(T.serviceLogUnrotated.value)} ` +
+      `and ${on(STREAM)} max ${by(STREAM)} (hostaudit_service_log_rotation_max_bytes) == 0`,
+    description:
+      `The {{ $labels.stream }} log of ${svc} is {{ $value | humanize1024 }}B and supervisor never rotates it ` +
+      `({{ $labels.stream }}_logfile_maxbytes = 0); the threshold is ${formatBytes(T.serviceLogUnrotated.value)}.`,
+  },
+  {
+    key: 'serviceFdExhaustion',
+    labels: SERVICE,
+    expr: `max ${by(SERVICE)} (hostaudit_service_fd_usage_ratio) > ${num(T.serviceFdExhaustion.value)}`,
+    description:
+      `A process of ${svc} uses {{ $value | humanizePercentage }} of its open-files limit; ` +
+      `the threshold is ${percent(T.serviceFdExhaustion.value)}.`,
+  },
+  {
+    key: 'diskFillingUp',
+    labels: FILESYSTEM,
+    expr:
+      `max ${by(FILESYSTEM)} (predict_linear(hostaudit_filesystem_avail_bytes[${GROWTH.diskLookback}], ${num(GROWTH.diskHorizonSeconds)})) < 0 ` +
+      `and ${on(FILESYSTEM)} max ${by(FILESYSTEM)} (hostaudit_filesystem_avail_bytes / hostaudit_filesystem_size_bytes) < ${num(T.diskFillingUp.value)}`,
+    description:
+      `${fs} is predicted to fill within 24 hours (linear fit over ${GROWTH.diskLookback}: {{ $value | humanize1024 }}B in 24 hours) ` +
+      `and has less than ${percent(T.diskFillingUp.value)} left.`,
+  },
+  {
+    key: 'diskAlmostFull',
+    labels: FILESYSTEM,
+    expr: `max ${by(FILESYSTEM)} (hostaudit_filesystem_avail_bytes / hostaudit_filesystem_size_bytes) < ${num(T.diskAlmostFull.value)}`,
+    description: `${fs} has {{ $value | humanizePercentage }} of its space left; the threshold is ${percent(T.diskAlmostFull.value)}.`,
+  },
+  {
+    key: 'certificateExpiring',
+    labels: PROBE,
+    expr: `min ${by(PROBE)} (hostaudit_probe_tls_cert_expiry_timestamp_seconds - time()) < ${num(T.certificateExpiring.value)}`,
+    description:
+      `The certificate chain of probe {{ $labels.probe }} ({{ $labels.url }}) from {{ $labels.instance }} expires in ` +
+      `{{ $value | humanizeDuration }}; the threshold is 14 days.`,
+  },
+];
+
 /** The definitions with the thresholds T (the built-in ones, or a config's: see tuning.ts). */
 export const alertDefinitions = (T: ThresholdSet = THRESHOLDS): AlertDefinition[] => [
   {
@@ -231,6 +314,7 @@ export const alertDefinitions = (T: ThresholdSet = THRESHOLDS): AlertDefinition[
       `{{ $labels.instance }} has sent no samples to the central store for ${num(T.hostSilent.value / 60)}m ` +
       `({{ $value }} scrapes arrived from it over the last ${HOST_SILENT_LOOKBACK}): its agent, its network or the whole host is gone.`,
   },
+  ...quietFailureAlerts(T),
 ];
 
 export const ALERT_DEFINITIONS: readonly AlertDefinition[] = alertDefinitions();

@@ -587,3 +587,194 @@ file('hostSilent', '1m', [
 export function ruleTestFileName(key: ThresholdKey): string {
   return `${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.test.yml`;
 }
+
+// 0.2: the quiet failures. Timestamps are unix seconds of promtool's clock, which starts at 0,
+// so a last write "at 0" is as old as the evaluation time.
+const BTC_FEED = { ...host(), database: 'btc_price_history', path: '/srv/trading/data/btc_price_history.db' };
+const FILLS_FEED = { ...host(), database: 'fills', path: '/srv/trading/data/prod/fills.db' };
+file('databaseStale', '1m', [
+  {
+    name: 'btc_price_history unwritten since 0 with expect_write_within 5m fires after 5m; a database written every minute, and one without expectation, do not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_sqlite_last_write_timestamp_seconds', BTC_FEED, '0x20'),
+      series('hostaudit_sqlite_expected_write_within_seconds', BTC_FEED, '300x20'),
+      series('hostaudit_sqlite_last_write_timestamp_seconds', FILLS_FEED, '0+60x20'),
+      series('hostaudit_sqlite_expected_write_within_seconds', FILLS_FEED, '120x20'),
+      series('hostaudit_sqlite_last_write_timestamp_seconds', TRADES, '0x20'),
+    ],
+    alert_rule_test: [
+      check('databaseStale', '5m', []),
+      check('databaseStale', '6m', [
+        expect(
+          'databaseStale',
+          BTC_FEED,
+          'btc_price_history (/srv/trading/data/btc_price_history.db) on trading-host:9863 was last written 6m 0s ago, longer than its expect_write_within.',
+        ),
+      ]),
+    ],
+  },
+]);
+
+file('serviceSilent', '1m', [
+  {
+    name: 'kalshi_account_sync RUNNING, its logs unwritten for more than 10m, fires; a stopped service and one that writes do not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_service_log_last_write_timestamp_seconds', { ...SYNC, stream: 'stdout' }, '0x20'),
+      series('hostaudit_service_log_last_write_timestamp_seconds', { ...SYNC, stream: 'stderr' }, '0x20'),
+      series('hostaudit_service_expected_log_write_within_seconds', SYNC, '600x20'),
+      series('hostaudit_service_up', SYNC, '1x20'),
+      series('hostaudit_service_log_last_write_timestamp_seconds', { ...WATCHDOG, stream: 'stdout' }, '0x20'),
+      series('hostaudit_service_expected_log_write_within_seconds', WATCHDOG, '60x20'),
+      series('hostaudit_service_up', WATCHDOG, '0x20'),
+      series('hostaudit_service_log_last_write_timestamp_seconds', { ...MAIN_APP, stream: 'stdout' }, '0+60x20'),
+      series('hostaudit_service_expected_log_write_within_seconds', MAIN_APP, '120x20'),
+      series('hostaudit_service_up', MAIN_APP, '1x20'),
+    ],
+    alert_rule_test: [
+      check('serviceSilent', '10m', []),
+      check('serviceSilent', '11m', [
+        expect(
+          'serviceSilent',
+          SYNC,
+          'kalshi/kalshi_account_sync on trading-host:9863 is RUNNING but last wrote its log 11m 0s ago, longer than its expect_log_write_within.',
+        ),
+      ]),
+    ],
+  },
+]);
+
+file('deletedFilesHeld', '1m', [
+  {
+    name: 'kalshi_account_sync holding 150 MiB of deleted logs fires after 15m; exactly 100 MiB does not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_service_deleted_open_bytes', SYNC, `${150 * MiB}x30`),
+      series('hostaudit_service_deleted_open_bytes', WATCHDOG, `${100 * MiB}x30`),
+    ],
+    alert_rule_test: [
+      check('deletedFilesHeld', '14m', []),
+      check('deletedFilesHeld', '16m', [
+        expect(
+          'deletedFilesHeld',
+          SYNC,
+          'kalshi/kalshi_account_sync on trading-host:9863 holds 150MiB of deleted files open: disk that is not freed until it closes them; the threshold is 100 MiB.',
+        ),
+      ]),
+    ],
+  },
+]);
+
+file('serviceLogUnrotated', '1m', [
+  {
+    name: 'a 300 MiB stdout log never rotated fires after 15m; one rotated at 50 MiB, and an unrotated one of 200 MiB, do not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_service_log_bytes', { ...SYNC, stream: 'stdout' }, `${300 * MiB}x30`),
+      series('hostaudit_service_log_rotation_max_bytes', { ...SYNC, stream: 'stdout' }, '0x30'),
+      series('hostaudit_service_log_bytes', { ...COORD, stream: 'stdout' }, `${300 * MiB}x30`),
+      series('hostaudit_service_log_rotation_max_bytes', { ...COORD, stream: 'stdout' }, `${50 * MiB}x30`),
+      series('hostaudit_service_log_bytes', { ...MAIN_APP, stream: 'stderr' }, `${200 * MiB}x30`),
+      series('hostaudit_service_log_rotation_max_bytes', { ...MAIN_APP, stream: 'stderr' }, '0x30'),
+    ],
+    alert_rule_test: [
+      check('serviceLogUnrotated', '14m', []),
+      check('serviceLogUnrotated', '16m', [
+        expect(
+          'serviceLogUnrotated',
+          { ...SYNC, stream: 'stdout' },
+          'The stdout log of kalshi/kalshi_account_sync on trading-host:9863 is 300MiB and supervisor never rotates it (stdout_logfile_maxbytes = 0); the threshold is 256 MiB.',
+        ),
+      ]),
+    ],
+  },
+]);
+
+file('serviceFdExhaustion', '1m', [
+  {
+    name: 'a process at 90% of its open-files limit fires after 5m; one at exactly 80% does not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_service_fd_usage_ratio', SYNC, '0.9x20'),
+      series('hostaudit_service_fd_usage_ratio', WATCHDOG, '0.8x20'),
+    ],
+    alert_rule_test: [
+      check('serviceFdExhaustion', '4m', []),
+      check('serviceFdExhaustion', '6m', [
+        expect('serviceFdExhaustion', SYNC, 'A process of kalshi/kalshi_account_sync on trading-host:9863 uses 90% of its open-files limit; the threshold is 80%.'),
+      ]),
+    ],
+  },
+]);
+
+const ROOT_FS = { ...host(), mountpoint: '/', device: '/dev/vda1', fstype: 'ext4' };
+const DATA_FS = { ...host(), mountpoint: '/srv', device: '/dev/vdb1', fstype: 'xfs' };
+const FLAT_FS = { ...host(), mountpoint: '/var', device: '/dev/vdc1', fstype: 'ext4' };
+const GB100 = 100e9;
+file('diskFillingUp', '1m', [
+  {
+    name: 'a disk at 39% losing 3 GB an hour fires after 1h; one losing as fast at 60%, and one at 30% that does not shrink, do not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_filesystem_size_bytes', ROOT_FS, `${GB100}x120`),
+      series('hostaudit_filesystem_avail_bytes', ROOT_FS, `${39e9}-${0.05e9}x120`),
+      series('hostaudit_filesystem_size_bytes', DATA_FS, `${GB100}x120`),
+      series('hostaudit_filesystem_avail_bytes', DATA_FS, `${60e9}-${0.05e9}x120`),
+      series('hostaudit_filesystem_size_bytes', FLAT_FS, `${GB100}x120`),
+      series('hostaudit_filesystem_avail_bytes', FLAT_FS, `${30e9}x120`),
+    ],
+    alert_rule_test: [
+      check('diskFillingUp', '59m', []),
+      check('diskFillingUp', '62m', [
+        expect(
+          'diskFillingUp',
+          ROOT_FS,
+          '/ (/dev/vda1) on trading-host:9863 is predicted to fill within 24 hours (linear fit over 6h: -33.62GiB in 24 hours) and has less than 40% left.',
+        ),
+      ]),
+    ],
+  },
+]);
+
+file('diskAlmostFull', '1m', [
+  {
+    name: 'a disk with 9% left fires after 5m; one with exactly 10% does not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_filesystem_size_bytes', ROOT_FS, `${GB100}x20`),
+      series('hostaudit_filesystem_avail_bytes', ROOT_FS, `${9e9}x20`),
+      series('hostaudit_filesystem_size_bytes', DATA_FS, `${GB100}x20`),
+      series('hostaudit_filesystem_avail_bytes', DATA_FS, `${10e9}x20`),
+    ],
+    alert_rule_test: [
+      check('diskAlmostFull', '4m', []),
+      check('diskAlmostFull', '6m', [
+        expect('diskAlmostFull', ROOT_FS, '/ (/dev/vda1) on trading-host:9863 has 9% of its space left; the threshold is 10%.'),
+      ]),
+    ],
+  },
+]);
+
+const WEB_TLS = { ...host(), probe: 'web', url: 'https://127.0.0.1:3000/health' };
+const API_TLS = { ...host(), probe: 'api', url: 'https://api.example.com/' };
+file('certificateExpiring', '1m', [
+  {
+    name: 'a certificate expiring in 13 days fires after 1h; one expiring in 30 days does not',
+    interval: '1m',
+    input_series: [
+      series('hostaudit_probe_tls_cert_expiry_timestamp_seconds', WEB_TLS, `${13 * 86400}x90`),
+      series('hostaudit_probe_tls_cert_expiry_timestamp_seconds', API_TLS, `${30 * 86400}x90`),
+    ],
+    alert_rule_test: [
+      check('certificateExpiring', '59m', []),
+      check('certificateExpiring', '61m', [
+        expect(
+          'certificateExpiring',
+          WEB_TLS,
+          'The certificate chain of probe web (https://127.0.0.1:3000/health) from trading-host:9863 expires in 12d 22h 59m 0s; the threshold is 14 days.',
+        ),
+      ]),
+    ],
+  },
+]);

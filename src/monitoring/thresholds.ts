@@ -204,6 +204,89 @@ export const THRESHOLDS = {
     recommendation:
       "Check the host is up and its Prometheus agent runs (systemctl status prometheus; curl http://HOST:9090/-/ready), then the agent's remote-write errors (prometheus_remote_storage_samples_failed_total) and the network path to the central store.",
   },
+  // 0.2: the quiet failures (SPEC.md "Additions for 0.2", Alerts). The stale-feed thresholds
+  // are per database and per service, from the config (expect_write_within,
+  // expect_log_write_within), exported beside the figures; `value` 0 says so.
+  databaseStale: {
+    alert: 'HostAuditDatabaseStale',
+    severity: 'warning',
+    for: '0m',
+    value: 0,
+    unit: 'seconds',
+    summary: 'A database has not been written within its expect_write_within',
+    finding: 'a price feed can be RUNNING and have stopped writing its database',
+    recommendation: 'Read the writing service’s log and check its upstream feed; restart it if it is stuck.',
+  },
+  serviceSilent: {
+    alert: 'HostAuditServiceSilent',
+    severity: 'warning',
+    for: '0m',
+    value: 0,
+    unit: 'seconds',
+    summary: 'A running service has not written its log within its expect_log_write_within',
+    finding: 'a RUNNING service can hang without exiting: supervisor sees nothing wrong',
+    recommendation: 'Look at what the process is doing (py-spy dump, strace -p) and restart it if it is stuck.',
+  },
+  deletedFilesHeld: {
+    alert: 'HostAuditDeletedFilesHeld',
+    severity: 'warning',
+    for: '15m',
+    value: 100 * MiB,
+    unit: 'bytes',
+    summary: 'A service holds more than 100 MiB of deleted files open',
+    finding: 'logs compressed while the service still held them: du and df disagreed by 1.5 GB',
+    recommendation: 'Restart the service (or have it reopen its logs) so the kernel can free the space; rotate with copytruncate or supervisor’s own rotation.',
+  },
+  serviceLogUnrotated: {
+    alert: 'HostAuditServiceLogUnrotated',
+    severity: 'warning',
+    for: '15m',
+    value: 256 * MiB,
+    unit: 'bytes',
+    summary: 'A service log that supervisor never rotates is above 256 MiB',
+    finding: 'logs grew to 2.5 GB before they were compressed by hand',
+    recommendation: 'Set stdout_logfile_maxbytes and stdout_logfile_backups (and stderr_*) for the program, then supervisorctl update.',
+  },
+  serviceFdExhaustion: {
+    alert: 'HostAuditServiceFdExhaustion',
+    severity: 'warning',
+    for: '5m',
+    value: 0.8,
+    unit: 'ratio',
+    summary: 'A process of a service uses more than 80% of its open-files limit',
+    finding: 'a service that runs out of file descriptors fails on its next connection or file',
+    recommendation: 'Look for a descriptor leak (ls -l /proc/PID/fd); raise minfds or the program’s ulimit -n if the use is real.',
+  },
+  diskFillingUp: {
+    alert: 'HostAuditDiskFillingUp',
+    severity: 'warning',
+    for: '1h',
+    value: 0.4,
+    unit: 'ratio',
+    summary: 'A filesystem is predicted to fill within 24 hours',
+    finding: 'logs once grew to 2.5 GB; a full disk stops every database write',
+    recommendation: 'Find what grows (hostaudit_path_bytes, du -x) and rotate, archive or delete before it fills.',
+  },
+  diskAlmostFull: {
+    alert: 'HostAuditDiskAlmostFull',
+    severity: 'critical',
+    for: '5m',
+    value: 0.1,
+    unit: 'ratio',
+    summary: 'A filesystem has less than 10% of its space left',
+    finding: 'a full disk stops every database write',
+    recommendation: 'Free space now: old logs first, then deleted files still held open (hostaudit_service_deleted_open_bytes).',
+  },
+  certificateExpiring: {
+    alert: 'HostAuditCertificateExpiring',
+    severity: 'warning',
+    for: '1h',
+    value: 14 * 24 * 3600,
+    unit: 'seconds',
+    summary: 'A probed HTTPS certificate expires within 14 days',
+    finding: 'web interface responding on port 3000',
+    recommendation: 'Renew the certificate and reload the server that presents it.',
+  },
 } as const satisfies Record<string, Threshold>;
 
 export type ThresholdKey = keyof typeof THRESHOLDS;
@@ -215,6 +298,8 @@ export const GROWTH = {
   databaseLookback: '6h',
   databaseHorizonSeconds: 30 * 24 * 3600,
   flappingWindow: '15m',
+  diskLookback: '6h',
+  diskHorizonSeconds: 24 * 3600,
 } as const;
 
 /**

@@ -59,7 +59,7 @@ export async function runAuditCommand(opts: AuditOptions, config: Config, log: L
   // Bad input first: a broken baseline must not cost a sample window before it is reported.
   const baseline = opts.baselineFile !== undefined ? loadBaseline(opts.baselineFile) : undefined;
 
-  const collectors = createCollectors({ config, log }, opts.disabledCollectors);
+  const collectors = createCollectors({ config, log, procRoot: opts.procfs }, opts.disabledCollectors);
   const supervisor = collectors.find((c) => c.name === 'supervisor');
   const timedSupervisor = supervisor ? new Timed(supervisor) : undefined;
   const all = collectors.map((c) => (c === supervisor && timedSupervisor ? timedSupervisor : c));

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { safeUrl } from '../sources/supervisor.js';
 import type { SupervisorFailure } from '../sources/supervisor-error.js';
 import { FamilyIndex } from './families.js';
+import { silentFailures } from './silent-failures.js';
 import {
   REPORT_SCHEMA,
   type AuditReport,
@@ -189,5 +190,6 @@ export function buildReport(input: BuildInput): AuditReport {
     },
     anomalies: [],
     collectors: ix.all('hostaudit_collector_success').map((s) => ({ collector: s.labels.collector ?? '', success: s.value === 1 })),
+    silent_failures: silentFailures(ix, nowSeconds),
   };
 }

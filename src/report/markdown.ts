@@ -1,6 +1,7 @@
 // Renders the report as markdown in ../shared/AUDIT.md's shape: comparative tables, system
 // health indicators, recent activity, detailed breakdowns, anomalies with recommendations,
 // the JSON summary and conclusions. With a baseline the tables gain Baseline / Now / Change.
+import { silentFailuresMarkdown } from './silent-failures.js';
 import path from 'node:path';
 import type { Severity } from '../monitoring/thresholds.js';
 import { FAILURE_TEXT } from '../sources/supervisor-error.js';
@@ -314,6 +315,7 @@ export function renderMarkdown(r: AuditReport): string {
     '',
     ...healthSection(r),
     ...activitySection(r),
+    ...silentFailuresMarkdown(r.silent_failures, { bytes: formatBytes, duration: formatDurationShort }),
     '---',
     '',
     '## 🔍 DETAILED ANALYSIS',

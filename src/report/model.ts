@@ -5,6 +5,7 @@
 // add fields freely, rename none.
 import type { Severity, ThresholdKey } from '../monitoring/thresholds.js';
 import type { SupervisorFailure } from '../sources/supervisor-error.js';
+import type { SilentFailures } from './silent-failures.js';
 
 export const REPORT_SCHEMA = 'hostaudit-audit/1';
 
@@ -144,6 +145,8 @@ export interface AuditReport {
   };
   anomalies: Anomaly[];
   collectors: Array<{ collector: string; success: boolean }>;
+  /** Freshness of databases and logs, disk left, deleted files held open (report/silent-failures.ts). */
+  silent_failures?: SilentFailures;
   /** Present with --baseline. */
   baseline?: {
     file: string;

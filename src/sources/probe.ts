@@ -9,11 +9,14 @@ import https from 'node:https';
 import { describeError } from '../errors.js';
 import { closeWithReset } from './close-with-reset.js';
 import { safeUrl } from './supervisor.js';
+import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
 
 export interface ProbeTarget {
   url: string;
   timeoutMs: number;
   insecureSkipVerify: boolean;
+  /** Success only when the body (its first MAX_MATCH_BYTES) matches. */
+  expectBody?: RegExp;
 }
 
 export interface ProbeResult {
@@ -25,28 +28,37 @@ export interface ProbeResult {
   reason: string;
   /** Redirects followed. */
   redirects: number;
+  /** HTTPS: the earliest notAfter (unix seconds) in the chain the last server presented. */
+  certExpirySeconds?: number;
 }
 
 /** As browsers and curl's default --max-redirs are generous, a loop is what this bounds. */
 export const MAX_REDIRECTS = 10;
 /** A health endpoint's body is small; more than this is read no further (the answer counts). */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** expect_body is matched against this much of the body at most: a regex over a hostile megabyte could hold the event loop. */
+export const MAX_MATCH_BYTES = 64 * 1024;
 
 interface Answer {
   status: number;
   location?: string;
+  /** The first MAX_MATCH_BYTES of the body, when asked for. */
+  body?: string;
+  certExpirySeconds?: number;
 }
 
 export async function probe(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
   const t0 = process.hrtime.bigint();
   const timeout = AbortSignal.timeout(target.timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let certExpirySeconds: number | undefined;
   const done = (success: boolean, statusCode: number, reason: string, redirects: number): ProbeResult => ({
     success,
     statusCode,
     durationSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
     reason,
     redirects,
+    ...(certExpirySeconds !== undefined ? { certExpirySeconds } : {}),
   });
 
   let url: URL;
@@ -60,7 +72,7 @@ export async function probe(target: ProbeTarget, signal?: AbortSignal): Promise<
   for (let redirects = 0; ; redirects++) {
     let answer: Answer;
     try {
-      answer = await request(url, target.insecureSkipVerify, combined);
+      answer = await request(url, target.insecureSkipVerify, combined, target.expectBody !== undefined);
     } catch (err) {
       const why = timeout.aborted
         ? `no complete answer within ${target.timeoutMs}ms`
@@ -70,9 +82,13 @@ export async function probe(target: ProbeTarget, signal?: AbortSignal): Promise<
       return done(false, lastStatus, `${safeUrl(url.href)}: ${why}`, redirects);
     }
     lastStatus = answer.status;
+    certExpirySeconds = answer.certExpirySeconds;
     const isRedirect = [301, 302, 303, 307, 308].includes(answer.status) && answer.location !== undefined;
     if (!isRedirect) {
       const ok = answer.status >= 200 && answer.status < 300;
+      if (ok && target.expectBody && !target.expectBody.test(answer.body ?? '')) {
+        return done(false, answer.status, `${safeUrl(url.href)}: HTTP ${answer.status}, body does not match expect_body`, redirects);
+      }
       return done(ok, answer.status, `${safeUrl(url.href)}: HTTP ${answer.status}`, redirects);
     }
     seen.add(url.href);
@@ -101,7 +117,7 @@ export async function probe(target: ProbeTarget, signal?: AbortSignal): Promise<
   }
 }
 
-function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answer> {
+function request(url: URL, insecure: boolean, signal: AbortSignal, wantBody: boolean): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { 'user-agent': 'hostaudit-exporter probe', accept: '*/*' };
     if (url.username || url.password) {
@@ -128,6 +144,15 @@ function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answ
     const req = mod.request(options, (res) => {
       const status = res.statusCode ?? 0;
       const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
+      const certExpirySeconds = res.socket instanceof TLSSocket ? earliestNotAfter(res.socket) : undefined;
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
+      const answer = (): Answer => ({
+        status,
+        location,
+        ...(wantBody ? { body: Buffer.concat(kept).toString('utf8') } : {}),
+        ...(certExpirySeconds !== undefined ? { certExpirySeconds } : {}),
+      });
       // No TIME_WAIT left on the probed host (close-with-reset.ts).
       res.prependListener('end', () => closeWithReset(res.socket));
       let size = 0;
@@ -135,12 +160,17 @@ function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answ
       // stalls is not healthy.
       res.on('data', (c: Buffer) => {
         size += c.length;
+        if (wantBody && keptBytes < MAX_MATCH_BYTES) {
+          const part = c.subarray(0, MAX_MATCH_BYTES - keptBytes);
+          kept.push(part);
+          keptBytes += part.length;
+        }
         if (size > MAX_BODY_BYTES) {
           res.destroy();
-          resolve({ status, location });
+          resolve(answer());
         }
       });
-      res.on('end', () => resolve({ status, location }));
+      res.on('end', () => resolve(answer()));
       res.on('error', reject);
       res.on('close', () => {
         if (!res.complete && size <= MAX_BODY_BYTES) reject(new Error('connection closed mid-answer'));
@@ -149,4 +179,19 @@ function request(url: URL, insecure: boolean, signal: AbortSignal): Promise<Answ
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The earliest notAfter (unix seconds) in the chain the server presented; undefined without one. */
+export function earliestNotAfter(socket: TLSSocket): number | undefined {
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  let earliest: number | undefined;
+  const seen = new Set<string>();
+  // The chain ends at a self-signed certificate, whose issuerCertificate is itself.
+  while (cert && cert.valid_to && !seen.has(cert.fingerprint256) && seen.size < 32) {
+    seen.add(cert.fingerprint256);
+    const t = Date.parse(cert.valid_to);
+    if (Number.isFinite(t)) earliest = Math.min(earliest ?? Infinity, t / 1000);
+    cert = cert.issuerCertificate;
+  }
+  return earliest;
 }

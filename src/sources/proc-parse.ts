@@ -17,6 +17,9 @@ export interface ProcStat {
   threads: number;
   vsizeBytes: number;
   rssPages: number;
+  /** Major page faults of the process (field 12) and of its reaped children (field 13). */
+  majflt: number;
+  cmajflt: number;
 }
 
 /** Fields 3 to 24 of the stat line being parsed (index = field number); reused, never returned. */
@@ -77,9 +80,11 @@ export function parseProcStat(text: string): ProcStat | undefined {
     starttime: f[22] as number,
     vsizeBytes: f[23] as number,
     rssPages: f[24] as number,
+    majflt: f[12] as number,
+    cmajflt: f[13] as number,
   };
   // The kernel prints these unsigned: a sign or a malformed field means the line is not a stat line.
-  for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.threads, stat.starttime, stat.vsizeBytes, stat.rssPages]) {
+  for (const v of [stat.ppid, stat.utime, stat.stime, stat.cutime, stat.cstime, stat.threads, stat.starttime, stat.vsizeBytes, stat.rssPages, stat.majflt, stat.cmajflt]) {
     if (!Number.isFinite(v) || v < 0) return undefined;
   }
   return stat;

@@ -17,18 +17,16 @@ function getconf(name: string, fallback: number): number {
   }
 }
 
-/** One buffer for every /proc read: readFileSync would fstat and allocate per file. */
-let buf = Buffer.allocUnsafe(64 * 1024);
-
 /**
  * Reads a whole /proc file of one record (stat, status, cmdline, meminfo, sockstat; not a
- * table such as /proc/net/tcp, which the kernel serves a page per read) as latin1. procfs
- * reports size 0, so it reads until a read returns less than asked: such a file's record is
- * produced whole and handed over in one read when the buffer can hold it, so that ends it
- * without a further read for EOF (one syscall fewer per file: a scrape reads hundreds).
- * Throws like readFileSync when the file cannot be opened (the process is gone).
+ * table such as /proc/net/tcp, which the kernel serves a page per read) as latin1 into `buf`,
+ * growing it as needed. procfs reports size 0, so it reads until a read returns less than
+ * asked: such a file's record is produced whole and handed over in one read when the buffer
+ * can hold it, so that ends it without a further read for EOF (one syscall fewer per file: a
+ * scrape reads hundreds). Returns the text and the buffer to use next time. Throws like
+ * readFileSync when the file cannot be opened (the process is gone).
  */
-export function readProcFile(file: string): string {
+function readInto(file: string, buf: Buffer): { text: string; buf: Buffer } {
   const fd = openSync(file, 'r');
   try {
     let len = 0;
@@ -43,17 +41,18 @@ export function readProcFile(file: string): string {
       len += n;
       if (n < room) break;
     }
-    return buf.toString('latin1', 0, len);
+    return { text: buf.toString('latin1', 0, len), buf };
   } finally {
     closeSync(fd);
   }
 }
 
-let sysconf: { clockTicks: number; pageSize: number } | undefined;
-/** USER_HZ and the page size, read once (they cannot change while the system runs). */
-export function systemConstants(): { clockTicks: number; pageSize: number } {
-  sysconf ??= { clockTicks: getconf('CLK_TCK', 100), pageSize: getconf('PAGESIZE', 4096) };
-  return sysconf;
+/**
+ * readProcFile for callers without a ProcReader (sources/host.ts, tcp-table.ts): the same
+ * read with a buffer of its own (a small allocUnsafe comes from Node's shared pool).
+ */
+export function readProcFile(file: string): string {
+  return readInto(file, Buffer.allocUnsafe(4096)).text;
 }
 
 /**
@@ -72,29 +71,6 @@ export interface ProcessTable {
   children: Map<number, number[]>;
 }
 
-/** One pass over /proc/[0-9]*\/stat. Processes that exit while we read are skipped. */
-export function readProcessTable(procRoot = '/proc'): ProcessTable {
-  const byPid = new Map<number, ProcStat>();
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync(procRoot)) {
-    const c = entry.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    let text: string;
-    try {
-      text = readProcFile(`${procRoot}/${entry}/stat`);
-    } catch {
-      continue; // vanished between readdir and read
-    }
-    const st = parseProcStat(text);
-    if (!st) continue;
-    byPid.set(st.pid, st);
-    const list = children.get(st.ppid);
-    if (list) list.push(st.pid);
-    else children.set(st.ppid, [st.pid]);
-  }
-  return { byPid, children };
-}
-
 /** The pid and all its descendants present in the table (empty when the pid is gone). */
 export function descendants(table: ProcessTable, root: number): number[] {
   if (!table.byPid.has(root)) return [];
@@ -111,6 +87,17 @@ export function descendants(table: ProcessTable, root: number): number[] {
   return out;
 }
 
+/** One live (non-zombie) process of a tree, with what treeUsage read of its fd table. */
+export interface TreeMember {
+  stat: ProcStat;
+  /** fd numbers and their targets, index for index; undefined when the table could not be read. */
+  fds?: FdEntries;
+  /** Set when /proc/PID/fd was refused (EACCES, EPERM): not ours to read. */
+  refused?: boolean;
+  /** CPU time (schedstat, ns) of a single-threaded process, when read: unchanged means it has not run. */
+  runtime?: string;
+}
+
 export interface TreeUsage {
   /** Root pid and its /proc start time: identifies this incarnation of the service. */
   rootPid: number;
@@ -124,100 +111,230 @@ export interface TreeUsage {
   openFds: number;
   /** Socket inodes held by the tree (the caller matches them against the TCP tables). */
   socketInodes: Set<number>;
+  /** Processes whose fd table was refused: openFds and socketInodes then miss theirs. */
+  fdReadErrors: number;
+  /** The tree's live processes, for the readings built on top (collectors/service-depth.ts). */
+  members: TreeMember[];
 }
 
-/** Sums a process tree. Returns undefined when the root pid no longer exists. */
-export function treeUsage(table: ProcessTable, root: number, procRoot = '/proc'): TreeUsage | undefined {
-  pruneFdCache(table);
-  const pids = descendants(table, root);
-  const rootStat = table.byPid.get(root);
-  if (!rootStat || pids.length === 0) return undefined;
-  const { clockTicks, pageSize } = systemConstants();
-  const u: TreeUsage = {
-    rootPid: root,
-    rootStartTicks: rootStat.starttime,
-    processes: 0,
-    userSeconds: 0,
-    systemSeconds: 0,
-    residentBytes: 0,
-    virtualBytes: 0,
-    openFds: 0,
-    socketInodes: new Set(),
-  };
-  let userTicks = 0;
-  let systemTicks = 0;
-  for (const pid of pids) {
-    const st = table.byPid.get(pid);
-    if (!st) continue;
-    userTicks += st.utime + st.cutime;
-    systemTicks += st.stime + st.cstime;
-    // A zombie has exited: no memory, no fds, not a process of the service any more; its CPU
-    // stays counted (it moves to the parent's cutime when reaped).
-    if (st.state === 'Z') continue;
-    u.processes++;
-    u.residentBytes += st.rssPages * pageSize;
-    u.virtualBytes += st.vsizeBytes;
-    const links = processFdLinks(st, procRoot);
-    if (!links) continue; // exited mid-read, or not ours to read
-    u.openFds += links.length;
-    for (const link of links) {
-      const inode = socketInode(link);
-      if (inode !== undefined) u.socketInodes.add(inode);
-    }
-  }
-  u.userSeconds = userTicks / clockTicks;
-  u.systemSeconds = systemTicks / clockTicks;
-  return u;
+export interface FdEntries {
+  names: string[];
+  links: string[];
 }
 
 /**
- * fd targets kept per process while it has not run since they were read. Listing /proc/PID/fd
- * and reading each link costs about 27 µs for a process with three fds; its CPU time in
- * nanoseconds (the first field of /proc/PID/schedstat) costs 6. A process's fd table changes
- * only by the process itself: a single-threaded process whose runtime has not moved has not
- * been on a CPU, so it has opened and closed nothing. (The one exception would be a
- * separate process created to share its fd table with clone(CLONE_FILES) and without
- * CLONE_THREAD, which no runtime the exporter watches does.) On a host of 1,000 supervised
- * processes, mostly idle, that saves some 20 ms per scrape.
+ * fd targets are kept per process while it has not run since they were read, and at most this
+ * long: a file the process holds can be deleted by another program (a log rotation) while it
+ * sleeps, and only a fresh readlink shows " (deleted)".
  */
-const fdCache = new Map<number, { start: number; runtime: string; links: string[] }>();
-let fdCacheTable: ProcessTable | undefined;
+const FD_CACHE_MAX_AGE_MS = 60_000;
 
-/** The first field of /proc/PID/schedstat (ns on a CPU); undefined when it cannot be read. */
-function runtimeOf(file: string): string | undefined {
+/**
+ * Reads /proc under one root (`--path.procfs`; /proc unless the host's procfs is mounted
+ * elsewhere, as in a container). Owns what the reads keep between calls: the read buffer,
+ * the system constants and the fd-target cache. One per exporter, owned by the collectors.
+ */
+export class ProcReader {
+  /** One buffer for every /proc read: readFileSync would fstat and allocate per file. */
+  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private consts: { clockTicks: number; pageSize: number } | undefined;
+  /**
+   * fd targets kept per process while it has not run since they were read. Listing
+   * /proc/PID/fd and reading each link costs about 27 µs for a process with three fds; its
+   * CPU time in nanoseconds (the first field of /proc/PID/schedstat) costs 6. A process's fd
+   * table changes only by the process itself: a single-threaded process whose runtime has not
+   * moved has not been on a CPU, so it has opened and closed nothing. (The one exception would
+   * be a separate process created to share its fd table with clone(CLONE_FILES) and without
+   * CLONE_THREAD, which no runtime the exporter watches does.) On a host of 1,000 supervised
+   * processes, mostly idle, that saves some 20 ms per scrape.
+   */
+  private readonly fdCache = new Map<number, { start: number; runtime: string; fds: FdEntries; at: number }>();
+  private fdCacheTable: ProcessTable | undefined;
+
+  constructor(readonly root = '/proc') {}
+
+  /** A whole one-record file (see readInto), with this reader's buffer. */
+  readFile(file: string): string {
+    const r = readInto(file, this.buf);
+    this.buf = r.buf;
+    return r.text;
+  }
+
+  /** USER_HZ and the page size, read once (they cannot change while the system runs). */
+  systemConstants(): { clockTicks: number; pageSize: number } {
+    this.consts ??= { clockTicks: getconf('CLK_TCK', 100), pageSize: getconf('PAGESIZE', 4096) };
+    return this.consts;
+  }
+
+  bootTimeSeconds(): number {
+    return bootTimeSeconds(this.root);
+  }
+
+  /** One pass over /proc/[0-9]*\/stat. Processes that exit while we read are skipped. */
+  readProcessTable(): ProcessTable {
+    const procRoot = this.root;
+    const byPid = new Map<number, ProcStat>();
+    const children = new Map<number, number[]>();
+    for (const entry of readdirSync(procRoot)) {
+      const c = entry.charCodeAt(0);
+      if (c < 48 || c > 57) continue;
+      let text: string;
+      try {
+        text = this.readFile(`${procRoot}/${entry}/stat`);
+      } catch {
+        continue; // vanished between readdir and read
+      }
+      const st = parseProcStat(text);
+      if (!st) continue;
+      byPid.set(st.pid, st);
+      const list = children.get(st.ppid);
+      if (list) list.push(st.pid);
+      else children.set(st.ppid, [st.pid]);
+    }
+    return { byPid, children };
+  }
+
+  /** Sums a process tree. Returns undefined when the root pid no longer exists. */
+  treeUsage(table: ProcessTable, root: number): TreeUsage | undefined {
+    this.pruneFdCache(table);
+    const pids = descendants(table, root);
+    const rootStat = table.byPid.get(root);
+    if (!rootStat || pids.length === 0) return undefined;
+    const { clockTicks, pageSize } = this.systemConstants();
+    const u: TreeUsage = {
+      rootPid: root,
+      rootStartTicks: rootStat.starttime,
+      processes: 0,
+      userSeconds: 0,
+      systemSeconds: 0,
+      residentBytes: 0,
+      virtualBytes: 0,
+      openFds: 0,
+      socketInodes: new Set(),
+      fdReadErrors: 0,
+      members: [],
+    };
+    let userTicks = 0;
+    let systemTicks = 0;
+    for (const pid of pids) {
+      const st = table.byPid.get(pid);
+      if (!st) continue;
+      userTicks += st.utime + st.cutime;
+      systemTicks += st.stime + st.cstime;
+      // A zombie has exited: no memory, no fds, not a process of the service any more; its CPU
+      // stays counted (it moves to the parent's cutime when reaped).
+      if (st.state === 'Z') continue;
+      u.processes++;
+      u.residentBytes += st.rssPages * pageSize;
+      u.virtualBytes += st.vsizeBytes;
+      const member: TreeMember = { stat: st };
+      u.members.push(member);
+      const fds = this.processFds(st, member);
+      if (!fds) {
+        if (member.refused) u.fdReadErrors++;
+        continue; // exited mid-read, or not ours to read
+      }
+      member.fds = fds;
+      u.openFds += fds.links.length;
+      for (const link of fds.links) {
+        const inode = socketInode(link);
+        if (inode !== undefined) u.socketInodes.add(inode);
+      }
+    }
+    u.userSeconds = userTicks / clockTicks;
+    u.systemSeconds = systemTicks / clockTicks;
+    return u;
+  }
+
+  /** The first field of /proc/PID/schedstat (ns on a CPU); undefined when it cannot be read. */
+  private runtimeOf(file: string): string | undefined {
+    try {
+      const t = this.readFile(file);
+      const end = t.indexOf(' ');
+      return end > 0 ? t.slice(0, end) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The fds of one process of `table`, from fdCache when the process cannot have changed them. */
+  private processFds(st: ProcStat, member: TreeMember): FdEntries | undefined {
+    const procRoot = this.root;
+    const dir = `${procRoot}/${st.pid}/fd`;
+    const read = (): FdEntries | undefined => {
+      const r = fdEntries(dir);
+      if (r === 'refused') {
+        member.refused = true;
+        return undefined;
+      }
+      return r;
+    };
+    if (st.threads !== 1) {
+      // Another thread may have run while the leader slept: always read.
+      this.fdCache.delete(st.pid);
+      return read();
+    }
+    // The runtime is read before the links: a process that runs after this has a new runtime
+    // by the next scrape, so links read meanwhile are never kept past a change.
+    const runtime = this.runtimeOf(`${procRoot}/${st.pid}/schedstat`);
+    if (runtime !== undefined) member.runtime = runtime;
+    const hit = this.fdCache.get(st.pid);
+    const now = Date.now();
+    if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime && now - hit.at < FD_CACHE_MAX_AGE_MS) {
+      return hit.fds;
+    }
+    const fds = read();
+    if (fds && runtime !== undefined) this.fdCache.set(st.pid, { start: st.starttime, runtime, fds, at: now });
+    else this.fdCache.delete(st.pid);
+    return fds;
+  }
+
+  /** Forgets the fd targets of processes gone from `table` (once per table: once per collection). */
+  private pruneFdCache(table: ProcessTable): void {
+    if (this.fdCacheTable === table) return;
+    this.fdCacheTable = table;
+    for (const pid of this.fdCache.keys()) if (!table.byPid.has(pid)) this.fdCache.delete(pid);
+  }
+
+  /**
+   * The network namespace `pid` lives in (`net:[4026531840]`), undefined when not readable.
+   * Reading a service's sockets through /proc/PID/net rather than /proc/net gives the watched
+   * process's namespace, which is the host's even when the exporter runs in a container with
+   * `pid: host`.
+   */
+  netNamespace(pid: number | 'self'): string | undefined {
+    return netNamespace(pid, this.root);
+  }
+}
+
+/** Errors that mean "not ours to read" rather than "gone". */
+export function isRefusal(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/**
+ * A process's open fds: their numbers and targets (`socket:[123]`, `/dev/null`, …);
+ * 'refused' when the directory may not be read (another user's process), undefined when it
+ * is gone.
+ */
+export function fdEntries(dir: string): FdEntries | 'refused' | undefined {
+  let names: string[];
   try {
-    const t = readProcFile(file);
-    const end = t.indexOf(' ');
-    return end > 0 ? t.slice(0, end) : undefined;
-  } catch {
-    return undefined;
+    names = readdirSync(dir);
+  } catch (err) {
+    return isRefusal(err) ? 'refused' : undefined;
   }
-}
-
-/** fdLinks of one process of `table`, from fdCache when the process cannot have changed them. */
-function processFdLinks(st: ProcStat, procRoot: string): string[] | undefined {
-  const dir = `${procRoot}/${st.pid}/fd`;
-  if (st.threads !== 1) {
-    // Another thread may have run while the leader slept: always read.
-    fdCache.delete(st.pid);
-    return fdLinks(dir);
+  const out: FdEntries = { names: [], links: [] };
+  for (const fd of names) {
+    try {
+      out.links.push(readlinkSync(`${dir}/${fd}`));
+      out.names.push(fd);
+    } catch {
+      // the fd was closed between readdir and readlink
+    }
   }
-  // The runtime is read before the links: a process that runs after this has a new runtime
-  // by the next scrape, so links read meanwhile are never kept past a change.
-  const runtime = runtimeOf(`${procRoot}/${st.pid}/schedstat`);
-  const hit = fdCache.get(st.pid);
-  if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime) return hit.links;
-  const links = fdLinks(dir);
-  if (links && runtime !== undefined) fdCache.set(st.pid, { start: st.starttime, runtime, links });
-  else fdCache.delete(st.pid);
-  return links;
-}
-
-/** Forgets the fd targets of processes gone from `table` (once per table: once per collection). */
-function pruneFdCache(table: ProcessTable): void {
-  if (fdCacheTable === table) return;
-  fdCacheTable = table;
-  for (const pid of fdCache.keys()) if (!table.byPid.has(pid)) fdCache.delete(pid);
+  return out;
 }
 
 /**
@@ -225,21 +342,8 @@ function pruneFdCache(table: ProcessTable): void {
  * directory cannot be read (the process exited, or is not ours to read).
  */
 export function fdLinks(dir: string): string[] | undefined {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const links: string[] = [];
-  for (const fd of names) {
-    try {
-      links.push(readlinkSync(`${dir}/${fd}`));
-    } catch {
-      // the fd was closed between readdir and readlink
-    }
-  }
-  return links;
+  const r = fdEntries(dir);
+  return r === undefined || r === 'refused' ? undefined : r.links;
 }
 
 /**
@@ -248,7 +352,7 @@ export function fdLinks(dir: string): string[] | undefined {
  * process's namespace, which is the host's even when the exporter runs in a container with
  * `pid: host`.
  */
-export function netNamespace(pid: number, procRoot = '/proc'): string | undefined {
+export function netNamespace(pid: number | 'self', procRoot = '/proc'): string | undefined {
   try {
     return readlinkSync(`${procRoot}/${pid}/ns/net`);
   } catch {

@@ -55,6 +55,8 @@ function referenceStat(text: string): Record<string, number | string> {
     comm: text.slice(open + 1, close),
     state: f[2] as string,
     ppid: n(3),
+    majflt: n(11),
+    cmajflt: n(12),
     utime: n(13),
     stime: n(14),
     cutime: n(15),

@@ -17,6 +17,7 @@ describe('command line, 0.2', () => {
       configFile: 'c.yml',
       logLevel: 'info',
       logFormat: 'logfmt',
+      procfs: '/proc',
       webConfigFile: 'w.yml',
     });
   });
@@ -44,6 +45,7 @@ describe('command line, 0.2', () => {
       configFile: undefined,
       logLevel: 'info',
       logFormat: 'logfmt',
+      procfs: '/proc',
       supervisorUrl: 'unix:///run/s.sock',
       outFile: 'h.yml',
     });

@@ -10,6 +10,7 @@ describe('command line', () => {
       configFile: undefined,
       logLevel: 'info',
       logFormat: 'logfmt',
+      procfs: '/proc',
       listenAddress: ':9863',
       telemetryPath: '/metrics',
       webConfigFile: undefined,
@@ -33,6 +34,10 @@ describe('command line', () => {
     assert.equal(o.logLevel, 'debug');
     assert.equal(o.logFormat, 'json');
   });
+  it('takes the procfs mount point as node_exporter does', () => {
+    const o = parseCli(['--path.procfs=/host/proc/']);
+    assert.ok(o.command === 'serve' && o.procfs === '/host/proc');
+  });
   it('parses the audit subcommand', () => {
     const o = parseCli(['audit', '--baseline=b.json', '--format=json', '--sample=2s', '--config.file', 'c.yml']);
     assert.deepEqual(o, {
@@ -40,6 +45,7 @@ describe('command line', () => {
       configFile: 'c.yml',
       logLevel: 'info',
       logFormat: 'logfmt',
+      procfs: '/proc',
       baselineFile: 'b.json',
       format: 'json',
       sampleMs: 2000,
@@ -56,6 +62,7 @@ describe('command line', () => {
       [['audit', '--web.listen-address=:1'], /Unknown option/],
       [['serve'], /unexpected argument "serve"/],
       [['--config.file='], /--config\.file: must not be empty/],
+      [['--path.procfs=proc'], /--path\.procfs: must be an absolute path/],
     ];
     for (const [args, re] of bad) {
       assert.throws(

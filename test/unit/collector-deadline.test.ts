@@ -7,7 +7,7 @@ import type { Collector } from '../../src/collectors/collector.js';
 import { WorkSlicer } from '../../src/sources/work-slicer.js';
 import { CollectorRunner } from '../../src/collectors/run-collectors.js';
 import { Logger } from '../../src/log.js';
-import { readProcessTable } from '../../src/sources/proc-tree.js';
+import { ProcReader } from '../../src/sources/proc-tree.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -16,12 +16,13 @@ class EndlessProcReader implements Collector {
   readonly name = 'endless';
   reads = 0;
   ended: unknown;
+  private readonly proc = new ProcReader();
   async collect(ctx: { signal: AbortSignal }): Promise<never> {
     const slice = new WorkSlicer(ctx.signal, 5);
     try {
       for (;;) {
         await slice.next();
-        readProcessTable();
+        this.proc.readProcessTable();
         this.reads++;
       }
     } catch (err) {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fdLinks, readProcessTable, treeUsage } from '../../src/sources/proc-tree.js';
+import { fdLinks, ProcReader } from '../../src/sources/proc-tree.js';
 
 // /proc/self is the thread reading it; /proc/PID/fd is the process's table, the same for all.
 const DIR = `/proc/${process.pid}/fd`;
@@ -70,7 +70,8 @@ describe('treeUsage: fd targets of a process that has not run', () => {
     writeFileSync(path.join(dir, 'schedstat'), `${runtime} 0 1\n`);
     fds.forEach((target, fd) => symlinkSync(target, path.join(dir, 'fd', String(fd))));
   }
-  const fdsOf = (pid: number): number | undefined => treeUsage(readProcessTable(root), pid, root)?.openFds;
+  const staged = new ProcReader(root);
+  const fdsOf = (pid: number): number | undefined => staged.treeUsage(staged.readProcessTable(), pid)?.openFds;
 
   it('reads them again when the runtime moved, and always for a process with threads', () => {
     fakeProcess(41, 1, 5000, ['/dev/null', 'socket:[1]']);
@@ -94,7 +95,8 @@ describe('treeUsage: fd targets of a process that has not run', () => {
     assert.equal(fdsOf(43), 2);
   });
 
-  const fdsNow = (pid: number): number | undefined => treeUsage(readProcessTable(), pid)?.openFds;
+  const real = new ProcReader();
+  const fdsNow = (pid: number): number | undefined => real.treeUsage(real.readProcessTable(), pid)?.openFds;
 
   /** Runs `code` in python3 until it prints a line, then `body` with its pid; kills it after. */
   async function withPython(code: string, body: (pid: number) => Promise<void>): Promise<void> {

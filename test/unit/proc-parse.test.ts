@@ -23,7 +23,11 @@ describe('/proc/PID/stat', () => {
       starttime: 98765,
       vsizeBytes: 251658240,
       rssPages: 10240,
+      majflt: 0,
+      cmajflt: 0,
     });
+    assert.equal(parseProcStat(line.replace(' 12345 0 0 0 873', ' 12345 3 41 9 873'))?.majflt, 41, 'field 12');
+    assert.equal(parseProcStat(line.replace(' 12345 0 0 0 873', ' 12345 3 41 9 873'))?.cmajflt, 9, 'field 13');
   });
 
   it('survives a command name with spaces and parentheses', () => {
@@ -51,7 +55,7 @@ describe('/proc/PID/stat', () => {
     const reference = (t: string) => {
       const r = t.slice(t.lastIndexOf(')') + 2).split(' ');
       const f = (n: number): number => Number(r[n - 3]);
-      return { state: r[0], ppid: f(4), utime: f(14), stime: f(15), cutime: f(16), cstime: f(17), threads: f(20), starttime: f(22), vsizeBytes: f(23), rssPages: f(24) };
+      return { state: r[0], ppid: f(4), utime: f(14), stime: f(15), cutime: f(16), cstime: f(17), threads: f(20), starttime: f(22), vsizeBytes: f(23), rssPages: f(24), majflt: f(12), cmajflt: f(13) };
     };
     let seen = 0;
     for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {

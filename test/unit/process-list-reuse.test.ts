@@ -12,7 +12,7 @@ const HZ = 100;
 const SUPERVISORD = 100;
 
 function stat(pid: number, ppid: number, startedAt: number, state = 'S'): ProcStat {
-  return { pid, ppid, comm: 'x', state, utime: 0, stime: 0, cutime: 0, cstime: 0, threads: 1, starttime: (startedAt - BOOT) * HZ, vsizeBytes: 0, rssPages: 0 };
+  return { pid, ppid, comm: 'x', state, utime: 0, stime: 0, cutime: 0, cstime: 0, threads: 1, starttime: (startedAt - BOOT) * HZ, vsizeBytes: 0, rssPages: 0, majflt: 0, cmajflt: 0 };
 }
 
 function table(stats: ProcStat[]): ProcessTable {

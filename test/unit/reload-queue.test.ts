@@ -10,7 +10,7 @@ import { ReloadingRunner, Reloader, WebSettings } from '../../src/reload.js';
 
 function reloader(readConfig: () => ReturnType<typeof defaultConfig>): { r: Reloader; runner: ReloadingRunner } {
   const runner = new ReloadingRunner(new CollectorRunner([], 1000, silentLogger), defaultConfig());
-  const r = new Reloader({ readConfig, webConfigFile: undefined, web: undefined, webSettings: new WebSettings(undefined), runner, disabledCollectors: ['supervisor', 'host'], tlsServer: undefined, log: silentLogger });
+  const r = new Reloader({ readConfig, webConfigFile: undefined, web: undefined, webSettings: new WebSettings(undefined), runner, disabledCollectors: ['supervisor', 'host', 'filesystem'], tlsServer: undefined, log: silentLogger });
   return { r, runner };
 }
 

@@ -23,6 +23,8 @@ import {
   type Line,
 } from './common.js';
 
+import { silentFailuresPanels } from './silent-failures.js';
+
 export const HOST_AUDIT_UID = 'hostaudit-host-audit';
 export const SERVICE_DETAIL_UID = 'hostaudit-service-detail';
 
@@ -286,5 +288,6 @@ export function hostAuditDashboard(T: ThresholdSet = THRESHOLDS): dashboard.Dash
   section('Storage', storage(T));
   section('Services', services(T));
   section('Health', health(T));
+  section('Silent failures', silentFailuresPanels(sel));
   return numberPanels(b.build());
 }

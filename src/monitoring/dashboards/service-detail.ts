@@ -17,6 +17,7 @@ import {
   type AnyPanelBuilder,
 } from './common.js';
 import { HOST_AUDIT_UID, SERVICE_DETAIL_UID } from './host-audit.js';
+import { serviceDepthPanels } from './silent-failures.js';
 
 const SERVICE = `${HOST}, group=~"$group", name=~"$name"`;
 const s = (extra?: string): string => (extra ? `{${SERVICE}, ${extra}}` : `{${SERVICE}}`);
@@ -128,5 +129,7 @@ export function serviceDetailDashboard(T: ThresholdSet = THRESHOLDS): dashboard.
       .icon('dashboard'),
   );
   for (const p of panels(T)) b.withPanel(p);
+  b.withRow(new dashboard.RowBuilder('Depth'));
+  for (const p of serviceDepthPanels(s)) b.withPanel(p);
   return numberPanels(b.build());
 }

@@ -1,0 +1,112 @@
+// Log freshness and rotation of each supervised process: the live log's mtime, supervisor's
+// rotation settings for it (getAllConfigInfo: `*_logfile_maxbytes`, `*_logfile_backups`) and
+// the configured expect_log_write_within. The rotation settings change only when
+// supervisord's configuration does, which changes its process list (reread/update, restart),
+// so getAllConfigInfo is asked when the list changes, not every scrape.
+import { lstatSync } from 'node:fs';
+import { expectationFor } from '../config-expectations.js';
+import { SourceError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SupervisorClient, SupervisorProcess } from '../sources/supervisor.js';
+import type { XmlRpcValue } from '../sources/xmlrpc.js';
+import type { FamilyBuilder } from './metric-family.js';
+import { isLogFile } from '../sources/service-log-files.js';
+
+const SERVICE = ['group', 'name'] as const;
+
+export interface Rotation {
+  maxBytes: number;
+  backups: number;
+}
+
+/** getAllConfigInfo's answer → rotation settings by group\0name and stream. Exported for tests. */
+export function parseRotation(v: XmlRpcValue): Map<string, { stdout?: Rotation; stderr?: Rotation }> {
+  const out = new Map<string, { stdout?: Rotation; stderr?: Rotation }>();
+  if (!Array.isArray(v)) return out;
+  for (const item of v) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
+    const c = item as Record<string, XmlRpcValue>;
+    const of = (stream: 'stdout' | 'stderr'): Rotation | undefined => {
+      const maxBytes = c[`${stream}_logfile_maxbytes`];
+      const backups = c[`${stream}_logfile_backups`];
+      const ok = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+      return ok(maxBytes) && ok(backups) ? { maxBytes, backups } : undefined;
+    };
+    if (typeof c.group !== 'string' || typeof c.name !== 'string') continue;
+    out.set(`${c.group}\u0000${c.name}`, { stdout: of('stdout'), stderr: of('stderr') });
+  }
+  return out;
+}
+
+export class ServiceLogInfo {
+  private listKey = '';
+  private rotation = new Map<string, { stdout?: Rotation; stderr?: Rotation }>();
+  private failedSaid = false;
+
+  constructor(
+    private readonly client: SupervisorClient,
+    private readonly expectations: ReadonlyMap<string, number>,
+    private readonly log: Logger,
+  ) {}
+
+  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+    const lastWrite = b.gauge('hostaudit_service_log_last_write_timestamp_seconds', 'Modification time of the live log file.', [...SERVICE, 'stream']);
+    const maxBytes = b.gauge(
+      'hostaudit_service_log_rotation_max_bytes',
+      "supervisor's stdout_logfile_maxbytes / stderr_logfile_maxbytes; 0 means the log is never rotated.",
+      [...SERVICE, 'stream'],
+    );
+    const backups = b.gauge('hostaudit_service_log_rotation_backups', "supervisor's stdout_logfile_backups / stderr_logfile_backups.", [...SERVICE, 'stream']);
+    const expected = b.gauge(
+      'hostaudit_service_expected_log_write_within_seconds',
+      'The configured expect_log_write_within: the service is silent when its log is older than this.',
+      SERVICE,
+    );
+    await this.refreshRotation(processes, signal);
+    for (const p of processes) {
+      const { group, name } = p;
+      const rot = this.rotation.get(`${group}\u0000${name}`);
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const file = stream === 'stdout' ? p.stdoutLogfile : p.stderrLogfile;
+        const mtime = liveLogMtime(file);
+        if (mtime !== undefined) lastWrite({ group, name, stream }, mtime);
+        const r = rot?.[stream];
+        // Rotation applies to a log file supervisor writes itself (not syslog, not /dev/stdout).
+        if (r && isLogFile(file)) {
+          maxBytes({ group, name, stream }, r.maxBytes);
+          backups({ group, name, stream }, r.backups);
+        }
+      }
+      const within = expectationFor(this.expectations, group, name);
+      if (within !== undefined) expected({ group, name }, within / 1000);
+    }
+  }
+
+  /** Asks getAllConfigInfo when the process list (names and log files) differs from the last one asked for. */
+  private async refreshRotation(processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+    const key = processes.map((p) => `${p.group}\u0000${p.name}\u0000${p.stdoutLogfile}\u0000${p.stderrLogfile}`).join('\u0001');
+    if (key === this.listKey) return;
+    try {
+      this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], signal));
+      this.listKey = key;
+      this.failedSaid = false;
+    } catch (err) {
+      if (!(err instanceof SourceError)) throw err;
+      // supervisord before 3.3 has no getAllConfigInfo: no rotation series, said once.
+      this.rotation = new Map();
+      if (!this.failedSaid) this.log.warn('supervisor.getAllConfigInfo failed: no log rotation figures', { err: describeError(err) });
+      this.failedSaid = true;
+    }
+  }
+}
+
+/** mtime (unix seconds) of a regular log file; undefined for none, a symlink, /dev/stdout, syslog. */
+function liveLogMtime(file: string): number | undefined {
+  if (!file || !file.startsWith('/')) return undefined;
+  try {
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    return st && st.isFile() ? st.mtimeMs / 1000 : undefined;
+  } catch {
+    return undefined; // EACCES, ENOTDIR
+  }
+}
