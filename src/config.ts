@@ -24,6 +24,8 @@ export interface PathConfig {
   path: string;
   /** Windows as written in the config ("10m"), with their length in ms. */
   modifiedWithin: Array<{ label: string; ms: number }>;
+  /** Keep the figures current from filesystem events after the first walk (default true). */
+  watch?: boolean;
 }
 
 export interface ProbeConfig {
@@ -46,10 +48,16 @@ export interface Config {
   scanIntervalMs: number;
   /** Each collector's own deadline within a scrape. */
   collectorTimeoutMs: number;
+  /** A full walk of every watched path this often, whatever the events said. */
+  fullScanIntervalMs: number;
+  /** inotify watches the exporter may hold for all watched paths together. */
+  watchLimit: number;
 }
 
 export const DEFAULT_SUPERVISOR_URLS = ['unix:///var/run/supervisor.sock', 'unix:///tmp/supervisor.sock'];
 export const PASSWORD_ENV = 'HOSTAUDIT_SUPERVISOR_PASSWORD';
+/** Well below the kernel's usual fs.inotify.max_user_watches, which other programs of the user share. */
+export const DEFAULT_WATCH_LIMIT = 65_536;
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
@@ -66,6 +74,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processNames: [],
     scanIntervalMs: 60_000,
     collectorTimeoutMs: 8000,
+    fullScanIntervalMs: 3_600_000,
+    watchLimit: DEFAULT_WATCH_LIMIT,
   };
 }
 
@@ -144,6 +154,8 @@ const TOP_KEYS = [
   'process_names',
   'scan_interval',
   'collector_timeout',
+  'full_scan_interval',
+  'watch_limit',
 ] as const;
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
@@ -193,7 +205,7 @@ export function parseConfig(
     const seen = new Set<string>();
     cfg.paths = r.list(top.paths, 'paths').map((p, i) => {
       const key = `paths[${i}]`;
-      const m = r.map(p, key, ['name', 'path', 'modified_within']);
+      const m = r.map(p, key, ['name', 'path', 'modified_within', 'watch']);
       const name = r.string(m.name, `${key}.name`);
       if (!NAME_RE.test(name)) r.fail(`${key}.name`, `must match ${NAME_RE.source}`);
       if (seen.has(name)) r.fail(`${key}.name`, `duplicate name ${JSON.stringify(name)}`);
@@ -207,7 +219,7 @@ export function parseConfig(
               if (d.ms <= 0) r.fail(`${key}.modified_within[${j}]`, 'must be greater than 0');
               return d;
             });
-      return { name, path: dir, modifiedWithin: windows };
+      return { name, path: dir, modifiedWithin: windows, ...(m.watch === undefined ? {} : { watch: r.bool(m.watch, `${key}.watch`) }) };
     });
   }
 
@@ -249,6 +261,12 @@ export function parseConfig(
     cfg.processNames = r.list(top.process_names, 'process_names').map((n, i) => r.string(n, `process_names[${i}]`));
   }
   if (top.scan_interval !== undefined) cfg.scanIntervalMs = r.positiveDuration(top.scan_interval, 'scan_interval');
+  if (top.full_scan_interval !== undefined) cfg.fullScanIntervalMs = r.positiveDuration(top.full_scan_interval, 'full_scan_interval');
+  if (top.watch_limit !== undefined) {
+    const n = top.watch_limit;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) r.fail('watch_limit', `must be a whole number of watches (0 switches watching off), got ${kind(n)}`);
+    cfg.watchLimit = n as number;
+  }
   if (top.collector_timeout !== undefined) {
     cfg.collectorTimeoutMs = r.positiveDuration(top.collector_timeout, 'collector_timeout');
   }

@@ -18,6 +18,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WatchBudget } from '../src/sources/watch/watch-budget.js';
 import { WatchedTree } from '../src/sources/watch/watched-tree.js';
+import { Exporter } from './helpers/exporter.js';
+import { value } from './helpers/metrics.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 
 const HOUR = 3600_000;
@@ -139,6 +141,16 @@ describe('a watched tree', () => {
     await matches('a fast directory and symlink loops');
   });
 
+  it('follows names that are not UTF-8, and their subtrees', async () => {
+    const bad = Buffer.concat([Buffer.from(root + '/'), Buffer.from([0x6e, 0xff, 0xfe])]);
+    mkdirSync(bad);
+    writeFileSync(Buffer.concat([bad, Buffer.from('/inner.log')]), 'i'.repeat(321));
+    writeFileSync(Buffer.concat([Buffer.from(root + '/a/'), Buffer.from([0xc3, 0x28])]), 'j'.repeat(12));
+    await matches('non-UTF-8 names');
+    rmSync(bad, { recursive: true });
+    await matches('a non-UTF-8 directory removed');
+  });
+
   it('ages files out of a window with no event', async () => {
     const f = path.join(root, 'a', 'aging');
     writeFileSync(f, 'a');
@@ -196,3 +208,50 @@ describe('a watched tree that cannot keep up', () => {
     }
   });
 });
+
+describe('the exporter keeping paths current', () => {
+  it('serves a change long before scan_interval, watch_active 1; past watch_limit it walks and says so once', async () => {
+    const top = makeTmpDir('hostaudit-watch-exp-');
+    const watched = path.join(top, 'watched');
+    const capped = path.join(top, 'capped');
+    for (const d of [watched, capped]) {
+      mkdirSync(path.join(d, 'sub'), { recursive: true });
+      writeFileSync(path.join(d, 'sub', 'a.log'), 'a'.repeat(100));
+    }
+    // One exporter watches (walks once, then events only: scan_interval is an hour); the
+    // other has room for one watch and so walks every scan_interval.
+    const watching = await Exporter.start({ config: { paths: [{ name: 'logs', path: watched }], scan_interval: '1h' } });
+    const walking = await Exporter.start({ config: { paths: [{ name: 'logs', path: capped }], scan_interval: '1s', watch_limit: 1 } });
+    try {
+      const figure = async (e: Exporter, name: string): Promise<number | undefined> => value(await e.scrape(), name, { name: 'logs' });
+      await until('the first walk', () => watching.output.includes('path kept current from filesystem events'));
+      await untilAsync('bytes equal du', async () => (await figure(watching, 'hostaudit_path_bytes')) === du(watched));
+      assert.equal(await figure(watching, 'hostaudit_path_watch_active'), 1);
+      writeFileSync(path.join(watched, 'sub', 'b.log'), 'b'.repeat(777));
+      mkdirSync(path.join(watched, 'new', 'deeper'), { recursive: true });
+      writeFileSync(path.join(watched, 'new', 'deeper', 'c.log'), 'c'.repeat(55));
+      await untilAsync('the change served', async () => (await figure(watching, 'hostaudit_path_bytes')) === du(watched));
+      assert.equal(await figure(watching, 'hostaudit_path_files'), findFiles(watched));
+
+      await untilAsync('the capped exporter to walk', async () => (await figure(walking, 'hostaudit_path_bytes')) === du(capped));
+      assert.equal(await figure(walking, 'hostaudit_path_watch_active'), 0);
+      writeFileSync(path.join(capped, 'sub', 'b.log'), 'b'.repeat(333));
+      await untilAsync('the walk to see the change', async () => (await figure(walking, 'hostaudit_path_bytes')) === du(capped));
+      const warnings = walking.output.split('\n').filter((l) => l.includes('path no longer kept current from events'));
+      assert.equal(warnings.length, 1, walking.output);
+      assert.match(warnings[0] as string, /watch limit \(1\)/);
+    } finally {
+      await watching.cleanup();
+      await walking.cleanup();
+      removeTmpDir(top);
+    }
+  });
+});
+
+async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -5,7 +5,7 @@
 // existed); one that goes takes its subtree and its watches with it. When events may have been
 // lost (a burst as large as the kernel's queue, a watcher error, the root replaced) the tree
 // says so through `lost` and its owner walks it again; past the watch budget it stops watching.
-import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { lstatSync, opendirSync, readdirSync, watch, type Dir, type FSWatcher, type Stats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Kind, TreeModel, type EntryStat } from './tree-model.js';
 import type { WatchBudget } from './watch-budget.js';
@@ -273,9 +273,12 @@ export class WatchedTree {
       return;
     }
     if (!this.watchDir(dir, p)) return;
-    let names: Buffer[];
+    // Listed a few hundred entries at a time, never whole: a directory of a million entries
+    // must not hold the event loop for its listing.
+    let d: Dir;
     try {
-      names = readdirSync(p, { encoding: 'buffer' });
+      // Node's types allow only string encodings here; 'buffer' gives each name as its bytes.
+      d = opendirSync(p, { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return; // its parent's event removes it
@@ -288,16 +291,29 @@ export class WatchedTree {
     const seenBefore = this.state !== 'walking';
     const base = Buffer.concat([p, SLASH]);
     let n = 0;
-    for (const name of names) {
-      const st = this.lstat(Buffer.concat([base, name]));
-      if (st) {
-        const i = this.model.add(dir, name, st, seenBefore);
-        if (st.kind === Kind.Dir) this.toWalk.push(i);
+    try {
+      for (;;) {
+        let e;
+        try {
+          e = d.readSync();
+        } catch {
+          this.unreadable.add(dir);
+          return;
+        }
+        if (e === null) return;
+        const name = e.name as unknown as Buffer;
+        const st = this.lstat(Buffer.concat([base, name]));
+        if (st) {
+          const i = this.model.add(dir, name, st, seenBefore);
+          if (st.kind === Kind.Dir) this.toWalk.push(i);
+        }
+        if ((++n & 255) === 0) {
+          await yieldIfDue();
+          if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
+        }
       }
-      if ((++n & 255) === 0) {
-        await yieldIfDue();
-        if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
-      }
+    } finally {
+      d.closeSync();
     }
   }
 
