@@ -38,7 +38,7 @@ interface Slot {
 }
 
 /** A loss after which a fresh walk would only lose again: wait for the next full scan. */
-const LASTING = /watch limit|too deep|deeper than|not a directory|cannot be read|cannot watch/;
+const LASTING = /watch limit|deeper than|cannot watch/;
 
 export class PathWatches {
   private readonly slots = new Map<string, Slot>();
