@@ -35,6 +35,8 @@ export class PathsCollector implements Collector {
   private readonly pool = new WalkerPool();
   private readonly plan: ScanGroup[];
   private loop: Promise<void> | undefined;
+  /** The background loop runs (start()); a one-shot refresh() walks every path. */
+  private background = false;
   private readonly stopping = new AbortController();
   /** Completed scan rounds (tests wait on it). */
   rounds = 0;
@@ -62,8 +64,10 @@ export class PathsCollector implements Collector {
 
   start(): void {
     // Watched paths are walked by their trees; the loop walks the others (and any that cannot be watched).
+    if (this.loop) return;
+    this.background = true;
     void this.watches?.start();
-    this.loop ??= this.run();
+    this.loop = this.run();
   }
 
   async stop(): Promise<void> {
@@ -105,7 +109,7 @@ export class PathsCollector implements Collector {
   /** One walk for a path and every configured path inside it; any of those the walk did not reach, alone. */
   private async scanGroup(g: ScanGroup): Promise<void> {
     // Nothing to walk when every path of the group is watched (or its first tree is being read).
-    if (this.loop && this.watches && [g.outer, ...g.inner].every((p) => this.watches?.covers(p.name))) return;
+    if (this.background && this.watches && [g.outer, ...g.inner].every((p) => this.watches?.covers(p.name))) return;
     for (const p of [g.outer, ...g.inner]) this.warnIfSymlink(p);
     const now = Date.now();
     let result: ScanResult;

@@ -32,7 +32,7 @@ export class TreeModel {
   private ino = new Float64Array(INITIAL);
   /** 1 when the entry is counted through `linked` (a non-directory with more than one link). */
   private isLinked = new Uint8Array(INITIAL);
-  /** 1 when the entry has a pair in `recent`. */
+  /** 1 when the entry's mtime is counted in `recent`. */
   private inRecent = new Uint8Array(INITIAL);
   private used = 0;
   private readonly free: number[] = [];
@@ -51,9 +51,13 @@ export class TreeModel {
 
   bytes = 0;
   files = 0;
-  /** Regular files whose mtime is recent enough to matter for a window: [mtime, entry] sorted by mtime. */
-  private recent: Array<[number, number]> = [];
-  private recentDirty = false;
+  /**
+   * The mtimes of regular files recent enough for the longest window, sorted; mtimes that came
+   * out of order (a walk's, a file set back in time) wait in `unsorted` until counted. Values,
+   * not entries: two files of the same mtime are interchangeable for a count.
+   */
+  private recent: number[] = [];
+  private unsorted: number[] = [];
   /** The longest `modified_within` window; older files are not kept in `recent`. */
   constructor(private readonly maxWindowMs: number) {}
 
@@ -102,7 +106,7 @@ export class TreeModel {
     }
     if (st.kind === Kind.File) {
       this.files++;
-      this.noteMtime(i);
+      this.track(i);
     }
     return i;
   }
@@ -168,8 +172,9 @@ export class TreeModel {
       // Every link of an inode has its mtime, though the event names only the one written through.
       const others = this.isLinked[i] === 1 ? this.linked.get(this.linkKey(i))?.entries : undefined;
       for (const j of others ?? [i]) {
+        this.untrack(j);
         this.mtime[j] = st.mtimeMs;
-        if (this.kind[j] === Kind.File) this.noteMtime(j);
+        if (this.kind[j] === Kind.File) this.track(j);
       }
     }
     return true;
@@ -200,7 +205,7 @@ export class TreeModel {
 
   /** Regular files modified at or after each cutoff (ms since epoch). */
   modifiedSince(cutoffs: readonly number[]): number[] {
-    this.compactRecent(Math.min(...cutoffs, Date.now()));
+    this.settle();
     return cutoffs.map((c) => this.recent.length - lowerBound(this.recent, c));
   }
 
@@ -236,7 +241,7 @@ export class TreeModel {
     }
     if (this.kind[i] === Kind.File) {
       this.files--;
-      if (this.inRecent[i] === 1) this.recentDirty = true;
+      this.untrack(i);
     }
     this.kind[i] = Kind.Free;
     this.free.push(i);
@@ -302,56 +307,57 @@ export class TreeModel {
     l.size = size;
   }
 
-  private noteMtime(i: number): void {
+  private floor(): number {
+    return Date.now() - this.maxWindowMs;
+  }
+
+  /** Counts a file's mtime for the windows when it is recent enough for the longest. */
+  private track(i: number): void {
     const m = this.mtime[i] as number;
-    // A pair already listed for the entry is stale now: compaction drops it.
-    if (this.inRecent[i] === 1) this.recentDirty = true;
-    if (this.maxWindowMs <= 0 || m < Date.now() - this.maxWindowMs) {
+    if (this.maxWindowMs <= 0 || m < this.floor()) {
       this.inRecent[i] = 0;
       return;
     }
     const last = this.recent[this.recent.length - 1];
-    if (last && last[0] > m) this.recentDirty = true;
-    this.recent.push([m, i]);
+    if (this.unsorted.length === 0 && (last === undefined || m >= last)) this.recent.push(m);
+    else this.unsorted.push(m);
     this.inRecent[i] = 1;
   }
 
-  /** Sorts `recent`, keeps one pair per live file with its current mtime, drops those before `oldest`. */
-  private compactRecent(oldest: number): void {
-    const floor = Math.min(oldest, Date.now() - this.maxWindowMs);
-    if (this.recentDirty) {
-      const seen = new Set<number>();
-      const kept: Array<[number, number]> = [];
-      for (const [, i] of this.recent) this.inRecent[i] = 0;
-      for (let k = this.recent.length - 1; k >= 0; k--) {
-        const pair = this.recent[k] as [number, number];
-        const [m, i] = pair;
-        if (seen.has(i)) continue;
-        seen.add(i);
-        if (this.kind[i] === Kind.File && this.mtime[i] === m && m >= floor) {
-          kept.push(pair);
-          this.inRecent[i] = 1;
-        }
-      }
-      kept.sort((a, b) => a[0] - b[0]);
-      this.recent = kept;
-      this.recentDirty = false;
+  /** Takes a file's current mtime out of the windows' count (before it changes or the file goes). */
+  private untrack(i: number): void {
+    if (this.inRecent[i] !== 1) return;
+    this.inRecent[i] = 0;
+    const m = this.mtime[i] as number;
+    const k = lowerBound(this.recent, m);
+    if (k < this.recent.length && this.recent[k] === m) {
+      this.recent.splice(k, 1);
+      return;
     }
-    const cut = lowerBound(this.recent, floor);
-    if (cut > 0) {
-      for (let k = 0; k < cut; k++) this.inRecent[(this.recent[k] as [number, number])[1]] = 0;
-      this.recent = this.recent.slice(cut);
+    const u = this.unsorted.indexOf(m);
+    if (u >= 0) this.unsorted.splice(u, 1);
+    // Not found: it had aged out of the longest window already.
+  }
+
+  /** Sorts what came out of order into `recent` and drops what has aged out of the longest window. */
+  private settle(): void {
+    if (this.unsorted.length > 0) {
+      const all = Float64Array.from([...this.recent, ...this.unsorted]).sort();
+      this.recent = Array.from(all);
+      this.unsorted = [];
     }
+    const cut = lowerBound(this.recent, this.floor());
+    if (cut > 0) this.recent.splice(0, cut);
   }
 }
 
 /** First index whose mtime is >= t in a list sorted by mtime. */
-function lowerBound(a: ReadonlyArray<[number, number]>, t: number): number {
+function lowerBound(a: readonly number[], t: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((a[mid] as [number, number])[0] < t) lo = mid + 1;
+    if ((a[mid] as number) < t) lo = mid + 1;
     else hi = mid;
   }
   return lo;
