@@ -76,7 +76,14 @@ async function stop(r: Running): Promise<void> {
 }
 
 async function figure(r: Running, name: string): Promise<number | undefined> {
-  const body = await (await fetch(r.url)).text();
+  let body: string;
+  try {
+    body = await (await fetch(r.url)).text();
+  } catch (err) {
+    // A kept-alive connection the server closed as the request went out: once more, on a new one.
+    process.stderr.write(`scrape failed (${String((err as Error).cause ?? err)}), retrying\n`);
+    body = await (await fetch(r.url)).text();
+  }
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(body);
   return m ? Number(m[1]) : undefined;
 }
@@ -127,15 +134,23 @@ function churn(tree: string, perSecond: number, seconds: number): Promise<void> 
   });
 }
 
-/** ms from a change until /metrics serves the new du -sb figure. */
-async function freshness(r: Running, tree: string, i: number): Promise<number> {
+/**
+ * ms from a change until /metrics serves a new figure, and whether that figure is du -sb's
+ * (du runs after the figure moved: its own minutes-long walk of a large tree is not counted).
+ */
+async function freshness(r: Running, tree: string, i: number): Promise<{ ms: number; equal: boolean }> {
+  const before = await figure(r, 'hostaudit_path_bytes');
   const f = path.join(tree, 'a0', 'b0', `fresh-${i}.log`);
   const t0 = Date.now();
   writeFileSync(f, 'y'.repeat(1000 + i));
-  const want = du(tree).bytes;
   for (;;) {
-    if ((await figure(r, 'hostaudit_path_bytes')) === want) return Date.now() - t0;
-    if (Date.now() - t0 > 60_000) return Infinity;
+    const now = await figure(r, 'hostaudit_path_bytes');
+    if (now !== before) {
+      const ms = Date.now() - t0;
+      await sleep(500);
+      return { ms, equal: (await figure(r, 'hostaudit_path_bytes')) === du(tree).bytes };
+    }
+    if (Date.now() - t0 > 60_000) return { ms: Infinity, equal: false };
     await sleep(20);
   }
 }
@@ -160,6 +175,9 @@ try {
     du(tree); // page cache warmed for both
     const d = du(tree);
     const r = await start(base, tree);
+    r.child.once('exit', (code, sig) => {
+      if (code !== 0 || sig) process.stderr.write(`exporter for ${n} files exited (${code ?? sig}):\n${r.log.split('\n').slice(-30).join('\n')}\n`);
+    });
     const t0 = Date.now();
     while ((await figure(r, 'hostaudit_path_watch_active')) !== 1) {
       if (Date.now() - t0 > 600_000) throw new Error(`not watching after 10 min:\n${r.log}`);
@@ -175,10 +193,15 @@ try {
     await sleep(2000);
     atRest.push((await figure(r, 'hostaudit_path_bytes')) === du(tree).bytes);
     const fresh: number[] = [];
-    for (let i = 0; i < 5; i++) fresh.push(await freshness(r, tree, i));
+    for (let i = 0; i < 5; i++) {
+      const f = await freshness(r, tree, i);
+      fresh.push(f.ms);
+      atRest.push(f.equal);
+    }
     const rss = rssMb(r.child.pid as number);
     const watches = /watches=(\d+)/.exec(r.log)?.[1] ?? '?';
     await stop(r);
+    if (process.env.BENCH_EXPORTER_LOG) writeFileSync(process.env.BENCH_EXPORTER_LOG, r.log);
     const row = [
       n.toLocaleString('en-US'),
       `${d.cpuMs.toFixed(0)} ms`,

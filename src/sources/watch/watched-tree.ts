@@ -136,8 +136,31 @@ export class WatchedTree {
     this.watchers.clear();
   }
 
+  /** Paths of the directories events were applied in lately: a busy directory's is built once. */
+  private readonly dirPaths = new Map<number, Buffer>();
+  /** One buffer for every entry path: a path is built into it, not allocated per entry. */
+  private scratch = Buffer.allocUnsafe(PATH_MAX + 1);
+
+  /** `base` (a directory's path and a slash) followed by `name`, as a view of the scratch buffer. */
+  private entryPath(base: Buffer, name: Buffer): Buffer {
+    const n = base.length + name.length;
+    if (n > this.scratch.length) return Buffer.concat([base, name]);
+    base.copy(this.scratch, 0);
+    name.copy(this.scratch, base.length);
+    return this.scratch.subarray(0, n);
+  }
+
   /** The directory's path as bytes, from the root down. */
   private pathOf(dir: number): Buffer {
+    const hit = this.dirPaths.get(dir);
+    if (hit) return hit;
+    const built = this.buildPath(dir);
+    if (this.dirPaths.size >= 1024) this.dirPaths.clear();
+    this.dirPaths.set(dir, built);
+    return built;
+  }
+
+  private buildPath(dir: number): Buffer {
     const parts: Buffer[] = [];
     for (let d = dir; d >= 0; d = this.model.parentOf(d)) {
       const name = this.model.dirName(d);
@@ -211,6 +234,7 @@ export class WatchedTree {
       }
       this.unreadable.delete(d);
       this.pending.delete(d);
+      this.dirPaths.delete(d);
     }
     this.opts.budget.release(n);
   }
@@ -302,7 +326,10 @@ export class WatchedTree {
         }
         if (e === null) return;
         const name = e.name as unknown as Buffer;
-        const st = this.lstat(Buffer.concat([base, name]));
+        const st = this.lstat(this.entryPath(base, name));
+        // A directory read again (it was unreadable, or queued twice): what it held is replaced,
+        // and the watches below an entry that is replaced go with it.
+        if (seenBefore && this.model.lookup(dir, name) !== undefined) this.unwatch(this.model.remove(dir, name));
         if (st) {
           const i = this.model.add(dir, name, st, seenBefore);
           if (st.kind === Kind.Dir) this.toWalk.push(i);
@@ -343,7 +370,7 @@ export class WatchedTree {
     for (const key of list) {
       this.eventsApplied++;
       const name = Buffer.from(key, 'latin1');
-      const st = this.lstat(Buffer.concat([base, name]));
+      const st = this.lstat(this.entryPath(base, name));
       const i = this.model.lookup(dir, key);
       if (!st) {
         if (i !== undefined) this.unwatch(this.model.remove(dir, key));
