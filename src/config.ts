@@ -27,6 +27,8 @@ export interface PathConfig {
   path: string;
   /** Windows as written in the config ("10m"), with their length in ms. */
   modifiedWithin: Array<{ label: string; ms: number }>;
+  /** Keep the figures current from filesystem events after the first walk (default true). */
+  watch?: boolean;
 }
 
 export interface ProbeConfig {
@@ -57,10 +59,16 @@ export interface Config {
   databaseEntries: DatabaseEntry[];
   /** thresholds.services.NAME.expect_log_write_within, ms, by NAME as written (name or group:name). */
   logWriteWithin: Map<string, number>;
+  /** A full walk of every watched path this often, whatever the events said. */
+  fullScanIntervalMs: number;
+  /** inotify watches the exporter may hold for all watched paths together. */
+  watchLimit: number;
 }
 
 export const DEFAULT_SUPERVISOR_URLS = ['unix:///var/run/supervisor.sock', 'unix:///tmp/supervisor.sock'];
 export const PASSWORD_ENV = 'HOSTAUDIT_SUPERVISOR_PASSWORD';
+/** Well below the kernel's usual fs.inotify.max_user_watches, which other programs of the user share. */
+export const DEFAULT_WATCH_LIMIT = 65_536;
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
@@ -80,6 +88,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     thresholds: noTuning(),
     databaseEntries: [],
     logWriteWithin: new Map(),
+    fullScanIntervalMs: 3_600_000,
+    watchLimit: DEFAULT_WATCH_LIMIT,
   };
 }
 
@@ -159,6 +169,8 @@ const TOP_KEYS = [
   'scan_interval',
   'collector_timeout',
   'thresholds',
+  'full_scan_interval',
+  'watch_limit',
 ] as const;
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
 
@@ -208,7 +220,7 @@ export function parseConfig(
     const seen = new Set<string>();
     cfg.paths = r.list(top.paths, 'paths').map((p, i) => {
       const key = `paths[${i}]`;
-      const m = r.map(p, key, ['name', 'path', 'modified_within']);
+      const m = r.map(p, key, ['name', 'path', 'modified_within', 'watch']);
       const name = r.string(m.name, `${key}.name`);
       if (!NAME_RE.test(name)) r.fail(`${key}.name`, `must match ${NAME_RE.source}`);
       if (seen.has(name)) r.fail(`${key}.name`, `duplicate name ${JSON.stringify(name)}`);
@@ -222,7 +234,7 @@ export function parseConfig(
               if (d.ms <= 0) r.fail(`${key}.modified_within[${j}]`, 'must be greater than 0');
               return d;
             });
-      return { name, path: dir, modifiedWithin: windows };
+      return { name, path: dir, modifiedWithin: windows, ...(m.watch === undefined ? {} : { watch: r.bool(m.watch, `${key}.watch`) }) };
     });
   }
 
@@ -270,6 +282,12 @@ export function parseConfig(
     cfg.processNames = r.list(top.process_names, 'process_names').map((n, i) => r.string(n, `process_names[${i}]`));
   }
   if (top.scan_interval !== undefined) cfg.scanIntervalMs = r.positiveDuration(top.scan_interval, 'scan_interval');
+  if (top.full_scan_interval !== undefined) cfg.fullScanIntervalMs = r.positiveDuration(top.full_scan_interval, 'full_scan_interval');
+  if (top.watch_limit !== undefined) {
+    const n = top.watch_limit;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) r.fail('watch_limit', `must be a whole number of watches (0 switches watching off), got ${kind(n)}`);
+    cfg.watchLimit = n as number;
+  }
   if (top.collector_timeout !== undefined) {
     cfg.collectorTimeoutMs = r.positiveDuration(top.collector_timeout, 'collector_timeout');
   }

@@ -8,8 +8,10 @@ import type { PathConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { INLINE_MAX_ENTRIES, scanSliced, WalkerPool, type ScanRequest, type ScanResult } from '../sources/dir-scan.js';
+import { inotifySetting, WatchBudget } from '../sources/watch/watch-budget.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+import { PathWatches } from './path-watches.js';
 
 const LABELS = ['name', 'path'] as const;
 
@@ -33,23 +35,43 @@ export class PathsCollector implements Collector {
   private readonly pool = new WalkerPool();
   private readonly plan: ScanGroup[];
   private loop: Promise<void> | undefined;
+  /** The background loop runs (start()); a one-shot refresh() walks every path. */
+  private background = false;
   private readonly stopping = new AbortController();
   /** Completed scan rounds (tests wait on it). */
   rounds = 0;
+  /** Paths kept current from filesystem events; started with the background loop only (not for a one-shot audit). */
+  readonly watches: PathWatches | undefined;
 
   constructor(
     private readonly paths: readonly PathConfig[],
     private readonly intervalMs: number,
     private readonly log: Logger,
+    watch?: { fullScanIntervalMs: number; watchLimit: number },
   ) {
     this.plan = planScans(paths);
+    if (watch && watch.watchLimit > 0 && paths.some((p) => p.watch !== false)) {
+      this.watches = new PathWatches(paths, {
+        fullScanIntervalMs: watch.fullScanIntervalMs,
+        retryAfterMs: intervalMs,
+        budget: new WatchBudget(watch.watchLimit),
+        // Half the kernel's queue: libuv reads the whole queue at once, so a batch that large may have overflowed.
+        overflowAt: Math.floor(inotifySetting('max_queued_events', 16_384) / 2),
+        log,
+      });
+    }
   }
 
   start(): void {
-    this.loop ??= this.run();
+    // Watched paths are walked by their trees; the loop walks the others (and any that cannot be watched).
+    if (this.loop) return;
+    this.background = true;
+    void this.watches?.start();
+    this.loop = this.run();
   }
 
   async stop(): Promise<void> {
+    this.watches?.stop();
     this.stopping.abort();
     await this.pool.close();
     await this.loop;
@@ -86,6 +108,8 @@ export class PathsCollector implements Collector {
 
   /** One walk for a path and every configured path inside it; any of those the walk did not reach, alone. */
   private async scanGroup(g: ScanGroup): Promise<void> {
+    // Nothing to walk when every path of the group is watched (or its first tree is being read).
+    if (this.background && this.watches && [g.outer, ...g.inner].every((p) => this.watches?.covers(p.name))) return;
     for (const p of [g.outer, ...g.inner]) this.warnIfSymlink(p);
     const now = Date.now();
     let result: ScanResult;
@@ -154,12 +178,34 @@ export class PathsCollector implements Collector {
       [...LABELS, 'within'],
     );
     const errors = b.gauge('hostaudit_path_scan_errors', 'Entries that could not be read in the last scan.', LABELS);
-    const last = b.gauge('hostaudit_path_last_scan_timestamp_seconds', 'Unix time the last scan finished.', LABELS);
-    const duration = b.gauge('hostaudit_path_scan_duration_seconds', 'How long the last scan took.', LABELS);
+    const last = b.gauge(
+      'hostaudit_path_last_scan_timestamp_seconds',
+      'Unix time the last scan finished; for a path kept current from events, the last time every event had been applied.',
+      LABELS,
+    );
+    const duration = b.gauge('hostaudit_path_scan_duration_seconds', 'How long the last scan (for a watched path, its last full walk) took.', LABELS);
+    const watchActive = b.gauge(
+      'hostaudit_path_watch_active',
+      'Whether the path is kept current from filesystem events (1) or walked every scan_interval (0).',
+      LABELS,
+    );
+    const now = Date.now();
     for (const p of this.paths) {
+      const labels = { name: p.name, path: p.path };
+      const w = this.watches?.figures(p.name, cutoffs(p, now));
+      watchActive(labels, w ? 1 : 0);
+      if (w) {
+        errors(labels, w.errors);
+        last(labels, w.currentAt / 1000);
+        duration(labels, w.walkMs / 1000);
+        if (!w.ok) continue;
+        bytes(labels, w.bytes);
+        files(labels, w.files);
+        p.modifiedWithin.forEach((win, i) => modified({ ...labels, within: win.label }, w.filesModified[i] ?? 0));
+        continue;
+      }
       const l = this.latest.get(p.name);
       if (!l) continue; // not scanned yet
-      const labels = { name: p.name, path: p.path };
       const r = l.result;
       errors(labels, r.errors);
       last(labels, l.finishedAt / 1000);
@@ -238,5 +284,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export function createPathsCollector(deps: CollectorDeps): Collector | undefined {
   if (deps.config.paths.length === 0) return undefined;
-  return new PathsCollector(deps.config.paths, deps.config.scanIntervalMs, deps.log);
+  return new PathsCollector(deps.config.paths, deps.config.scanIntervalMs, deps.log, {
+    fullScanIntervalMs: deps.config.fullScanIntervalMs,
+    watchLimit: deps.config.watchLimit,
+  });
 }
