@@ -1,12 +1,11 @@
 // The typed, validated configuration (SPEC.md "Config file"). Every problem is a ConfigError
 // naming the file, the key and what is wrong; unknown keys are errors too (a typo must not
 // silently disable a check).
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, describeError } from './errors.js';
+import { ConfigError } from './errors.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { segmentRegExp } from './sources/sqlite-glob.js';
-import { readYamlFile } from './yaml-file.js';
+import { readBoundedFile, readYamlFile } from './yaml-file.js';
 
 export interface SupervisorConfig {
   /** Tried in order until one answers; one entry unless the built-in default is used. */
@@ -219,9 +218,10 @@ export function parseConfig(
     if (s.password_file !== undefined) {
       const pf = r.filePath(s.password_file, 'supervisor.password_file');
       try {
-        readFileSync(pf);
+        readBoundedFile(pf, 'password file'); // a FIFO or /dev/zero here would hang every supervisor call
       } catch (err) {
-        r.fail('supervisor.password_file', `cannot read ${pf}: ${describeError(err)}`);
+        if (!(err instanceof ConfigError)) throw err;
+        r.fail('supervisor.password_file', `cannot read ${pf}: ${err.problem.replace(/^cannot read password file: /, '')}`);
       }
       cfg.supervisor.passwordFile = pf;
       cfg.supervisor.passwordFromEnv = false;
@@ -307,7 +307,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 /** The password for supervisor, read fresh on every call so a rotated file is picked up. */
 export function readSupervisorPassword(s: SupervisorConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (s.passwordFile) {
-    return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    return readBoundedFile(s.passwordFile, 'password file').toString('utf8').replace(/\r?\n$/, '');
   }
   return env[PASSWORD_ENV] || undefined;
 }

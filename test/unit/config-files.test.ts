@@ -129,3 +129,11 @@ describe('config values that only failed at run time', () => {
     assert.deepEqual(loadConfigFile(write('url-ok.yml', 'supervisor:\n  url: http://[::1]:9001/RPC2\n'), {}).supervisor.urls, ['http://[::1]:9001/RPC2']);
   });
 });
+
+describe('the supervisor password file', () => {
+  it('a FIFO as password_file is refused at load, not waited on at every call', () => {
+    const fifo = path.join(dir, 'pass.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    assert.match(refusal(() => loadConfigFile(write('pw.yml', `supervisor:\n  username: a\n  password_file: ${fifo}\n`), {})), /pw\.yml: supervisor\.password_file: cannot read .*pass\.fifo: a FIFO, not a regular file/);
+  });
+});
