@@ -13,7 +13,7 @@ import { loadConfigFile, MAX_TIMER_MS, parseConfig, type Config } from '../../sr
 import { ConfigError } from '../../src/errors.js';
 import { MAX_YAML_BYTES, parseYaml } from '../../src/yaml-file.js';
 import { ROOT } from '../helpers/exporter.js';
-import { fuzzParams } from '../helpers/fuzz.js';
+import { fuzzParams, fuzzRuns } from '../helpers/fuzz.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
 /** CPU one input may take (user + system): a bound on a loaded machine, not a timing figure. */
@@ -190,7 +190,8 @@ describe('fuzz: config file', () => {
       fc.property(fc.array(YAML_CHARS, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1000, max: MAX_YAML_BYTES / 8 }), (unit, n) => {
         check(unit.join('').repeat(n).slice(0, MAX_YAML_BYTES));
       }),
-      fuzzParams(30),
+      // Each costs up to a few hundred ms of CPU: a long run (FUZZ_RUNS) takes at most 200.
+      { ...fuzzParams(30), numRuns: Math.min(fuzzRuns(30), 200) },
     );
   });
 
