@@ -89,7 +89,9 @@ class Reader {
     const obj = v as Record<string, Node>;
     for (const k of Object.keys(obj)) {
       if (!allowed.includes(k)) {
-        this.fail(key ? `${key}.${k}` : k, `unknown key (allowed: ${allowed.join(', ')})`);
+        // A key from the file is shown quoted and cut when odd (a newline would break the one line).
+        const shown = /^[\w.-]{1,64}$/.test(k) ? k : JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k);
+        this.fail(key ? `${key}.${shown}` : shown, `unknown key (allowed: ${allowed.join(', ')})`);
       }
     }
     return obj;

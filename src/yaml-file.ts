@@ -143,7 +143,8 @@ export function parseYaml(bytes: Buffer | string, file: string, opts: YamlOption
   try {
     // Duplicate keys are found below in one pass: yaml's own check compares each key with
     // every other (60,000 keys took it 104 s).
-    doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter });
+    // logLevel: yaml would print its warnings to stderr beside our one line.
+    doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter, logLevel: 'error' });
   } catch (err) {
     // The parser recurses once per nesting level: [[[[… a million deep overflows the stack.
     if (err instanceof RangeError) throw new ConfigError(file, undefined, 'invalid YAML: nested too deeply');
@@ -156,10 +157,10 @@ export function parseYaml(bytes: Buffer | string, file: string, opts: YamlOption
     const problem = opts.quoteErrors ? `invalid YAML: ${first.message.split('\n')[0] ?? first.code}` : `invalid YAML (${first.code})`;
     throw new ConfigError(file, where, problem);
   }
-  const dup = duplicateKey(doc);
-  if (dup !== undefined) {
-    const pos = lineCounter.linePos(dup);
-    throw new ConfigError(file, pos ? `line ${pos.line} column ${pos.col}` : undefined, opts.quoteErrors ? 'invalid YAML: Map keys must be unique' : 'invalid YAML (DUPLICATE_KEY)');
+  const bad = badKey(doc);
+  if (bad !== undefined) {
+    const pos = lineCounter.linePos(bad.at);
+    throw new ConfigError(file, pos ? `line ${pos.line} column ${pos.col}` : undefined, opts.quoteErrors ? `invalid YAML: ${bad.problem}` : `invalid YAML (${bad.code})`);
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
@@ -176,18 +177,24 @@ export function parseYaml(bytes: Buffer | string, file: string, opts: YamlOption
   }
 }
 
-/** Offset of the first key repeated in its mapping, if any (keys compared as the values they become). */
-function duplicateKey(doc: Document): number | undefined {
-  let at: number | undefined;
+/**
+ * The first mapping key no config can use: one repeated in its mapping (keys compared as the
+ * values they become), or a collection (`? [a, b]`), which becomes a multi-line key string.
+ */
+function badKey(doc: Document): { at: number; problem: string; code: string } | undefined {
+  let bad: { at: number; problem: string; code: string } | undefined;
   visit(doc, {
     Map(_, map) {
       const seen = new Set<string>();
       for (const pair of map.items) {
         const k = pair.key;
-        if (k !== null && !isScalar(k)) continue; // a collection as a key: never a config key
+        if (k !== null && !isScalar(k)) {
+          bad = { at: (k as { range?: [number] }).range?.[0] ?? 0, problem: 'a mapping key must be a plain value, not a collection', code: 'COLLECTION_KEY' };
+          return visit.BREAK;
+        }
         const name = k === null ? 'null' : String(k.value);
         if (seen.has(name)) {
-          at = k?.range?.[0] ?? 0;
+          bad = { at: k?.range?.[0] ?? 0, problem: 'Map keys must be unique', code: 'DUPLICATE_KEY' };
           return visit.BREAK;
         }
         seen.add(name);
@@ -195,7 +202,7 @@ function duplicateKey(doc: Document): number | undefined {
       return undefined;
     },
   });
-  return at;
+  return bad;
 }
 
 /** Reads and parses a YAML file (the config file or the web config). */

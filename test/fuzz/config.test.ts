@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { loadConfigFile, MAX_TIMER_MS, parseConfig, type Config } from '../../src/config.js';
@@ -21,6 +21,10 @@ const BUDGET_US = 3_000_000;
 const CORPUS = path.join(ROOT, 'test', 'fuzz', 'corpus', 'config');
 const dir = makeTmpDir('hostaudit-fuzzcfg-');
 after(() => removeTmpDir(dir));
+// yaml reports some problems with process.emitWarning, a second line on stderr: none may happen.
+const warnings: string[] = [];
+process.on('warning', (w) => warnings.push(w.message));
+afterEach(() => assert.deepEqual(warnings.splice(0), [], 'no process warnings'));
 
 const SPEC_CONFIG = `supervisor:
   url: unix:///var/run/supervisor.sock   # or http://127.0.0.1:9001/RPC2
