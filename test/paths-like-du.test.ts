@@ -1,6 +1,6 @@
 // The walk against the real `du -sb` and `find` on a hostile tree (test/fixtures/hostile-tree.py):
-// a chain 5000 directories deep (far past PATH_MAX), names that are not UTF-8 at several
-// levels, unreadable directories of three kinds, symlink loops and hardlinks. Every strategy
+// a chain 5000 directories deep (far past PATH_MAX), a comb 400 deep (a pending directory
+// at every level, past PATH_MAX too), names that are not UTF-8 at several levels, unreadable directories of three kinds, symlink loops and hardlinks. Every strategy
 // (one thread, the pool, the event loop, the event loop handing over to the pool) must give
 // du's bytes and du's error count, as root and without root's permission bypass. Then: no
 // descriptor outlives a walk, even a cancelled one, and a directory of 200,000 names never
@@ -17,6 +17,8 @@ import { makeTmpDir } from './helpers/tmp.js';
 import { unprivileged } from './helpers/unprivileged.js';
 
 const DEPTH = 5000;
+const warnings: string[] = [];
+process.on('warning', (w) => warnings.push(w.message));
 
 function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
@@ -78,6 +80,7 @@ describe('the walk against du -sb and find on a hostile tree', () => {
     assert.equal(want.errors, 6, 'the fixture: 3 entries of a directory without x, 3 directories without r');
     const r = sh(...unprivileged(process.execPath, ['--import', import.meta.resolve('tsx'), script, tree]), { cwd: ROOT });
     assert.equal(r.status, 0, r.stderr.slice(0, 2000));
+    assert.doesNotMatch(r.stderr, /Warning/, 'no process warning (a descriptor closed by a thread that did not open it)');
     const out = JSON.parse(r.stdout) as Record<string, ScanResult>;
     // find counts the two files of the directory without x from readdir's d_type, which lstat
     // cannot confirm; the walk (as du) cannot stat them, so it does not count them as files.
@@ -142,6 +145,7 @@ describe('the walk against du -sb and find on a hostile tree', () => {
     await assert.rejects(sliced, /cancelled/);
     await pool2.close();
     assert.equal(openFds(), before, 'descriptors open before and after');
+    assert.deepEqual(warnings, [], 'no process warning');
   });
 });
 

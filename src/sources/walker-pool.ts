@@ -34,6 +34,10 @@ function spawnWalker(): Worker {
     // Bounds a pathological tree (a directory of tens of millions of names) to a failed scan,
     // not an exporter out of memory; the small young generation keeps RSS flat.
     resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 },
+    // Directories travel between walkers as open descriptors (past PATH_MAX): Node's tracking
+    // would close one when the thread that opened it exits, after another took it over (and
+    // by then the number may be someone else's). The walkers close their own (close()).
+    trackUnmanagedFds: false,
   };
   if (import.meta.url.endsWith('.ts')) {
     // Running from source under tsx (tests): Node 20 does not hand tsx's loader to workers,
