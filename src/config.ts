@@ -138,7 +138,7 @@ class Reader {
         segmentRegExp(seg);
       } catch (err) {
         if (!(err instanceof SyntaxError)) throw err;
-        this.fail(key, `is not a valid glob: ${JSON.stringify(seg)} (${err.message.replace(/^Invalid regular expression: /, '')})`);
+        this.fail(key, `is not a valid glob: ${JSON.stringify(seg)} (${err.message.replace(/^Invalid regular expression: \/.*\/\w*: /, '')})`);
       }
     }
     return g;

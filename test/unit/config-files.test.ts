@@ -113,7 +113,7 @@ describe('config values that only failed at run time', () => {
   });
 
   it('an invalid glob is refused at load, naming the key and the segment', () => {
-    assert.match(refusal(() => loadConfigFile(write('glob.yml', 'databases:\n  - /data/ok/*.db\n  - /data/[z-a]/*.db\n'), {})), /glob\.yml: databases\[1\]: is not a valid glob: "\[z-a\]"/);
+    assert.match(refusal(() => loadConfigFile(write('glob.yml', 'databases:\n  - /data/ok/*.db\n  - /data/[z-a]/*.db\n'), {})), /glob\.yml: databases\[1\]: is not a valid glob: "\[z-a\]" \(Range out of order in character class\)$/);
     assert.deepEqual(loadConfigFile(write('glob-ok.yml', 'databases: [/data/**/*.db, "/data/[!.]x?.db", "/data/[.db"]\n'), {}).databases, ['/data/**/*.db', '/data/[!.]x?.db', '/data/[.db']);
   });
 
