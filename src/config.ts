@@ -1,14 +1,14 @@
 // The typed, validated configuration (SPEC.md "Config file"). Every problem is a ConfigError
 // naming the file, the key and what is wrong; unknown keys are errors too (a typo must not
 // silently disable a check).
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, describeError } from './errors.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { parseThresholds } from './config-thresholds.js';
 import { noTuning, type Tuning } from './monitoring/tuning.js';
 import { databaseEntry, type DatabaseEntry } from './config-expectations.js';
+import { segmentRegExp } from './sources/sqlite-glob.js';
+import { readBoundedFile, readYamlFile } from './yaml-file.js';
 
 export interface SupervisorConfig {
   /** Tried in order until one answers; one entry unless the built-in default is used. */
@@ -95,6 +95,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 type Node = unknown;
 
+/** The longest delay setTimeout keeps (a 32-bit signed int of ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Reader {
   constructor(
     readonly file: string,
@@ -110,7 +113,9 @@ export class Reader {
     const obj = v as Record<string, Node>;
     for (const k of Object.keys(obj)) {
       if (!allowed.includes(k)) {
-        this.fail(key ? `${key}.${k}` : k, `unknown key (allowed: ${allowed.join(', ')})`);
+        // A key from the file is shown quoted and cut when odd (a newline would break the one line).
+        const shown = /^[\w.-]{1,64}$/.test(k) ? k : JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k);
+        this.fail(key ? `${key}.${shown}` : shown, `unknown key (allowed: ${allowed.join(', ')})`);
       }
     }
     return obj;
@@ -140,10 +145,49 @@ export class Reader {
     return { label: text, ms };
   }
 
+  /** A duration a timer is set with: past 2^31-1 ms Node fires the timer after 1 ms instead. */
   positiveDuration(v: Node, key: string): number {
     const d = this.duration(v, key);
     if (d.ms <= 0) this.fail(key, 'must be greater than 0');
+    if (d.ms > MAX_TIMER_MS) this.fail(key, `must be at most ${formatDuration(MAX_TIMER_MS)} (2^31-1 ms, the longest timer Node keeps), got ${kind(v)}`);
     return d.ms;
+  }
+
+  /** An absolute glob (relative to the config file's directory) whose every segment compiles. */
+  glob(v: Node, key: string): string {
+    const g = this.filePath(v, key);
+    if (g.includes('\0')) this.fail(key, 'must not contain a NUL byte');
+    for (const seg of g.split('/')) {
+      try {
+        segmentRegExp(seg);
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        this.fail(key, `is not a valid glob: ${JSON.stringify(seg)} (${err.message.replace(/^Invalid regular expression: \/.*\/\w*: /, '')})`);
+      }
+    }
+    return g;
+  }
+
+  /** supervisor.url: unix:///socket (a path the kernel takes) or an http(s) URL that parses. */
+  supervisorUrl(v: Node, key: string): string {
+    const url = this.string(v, key);
+    if (url.startsWith('unix://')) {
+      const socket = url.slice('unix://'.length);
+      if (!socket.startsWith('/') || socket.length < 2) this.fail(key, `must be unix:///path/to/socket, got ${kind(url)}`);
+      // sun_path holds 108 bytes with its NUL: a longer path fails only when connecting.
+      if (Buffer.byteLength(socket) > 107) this.fail(key, `socket path is longer than 107 bytes (${Buffer.byteLength(socket)})`);
+      return url;
+    }
+    let u: URL | undefined;
+    try {
+      u = new URL(url);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
+      this.fail(key, `must be unix:///path/to/socket or http://host:port/RPC2, got ${kind(url)}`);
+    }
+    return url;
   }
 
   filePath(v: Node, key: string): string {
@@ -190,7 +234,7 @@ export function parseConfig(
   if (top.supervisor !== undefined && top.supervisor !== null) {
     const s = r.map(top.supervisor, 'supervisor', ['url', 'username', 'password_file', 'timeout', 'poll_interval']);
     if (s.url !== undefined) {
-      const url = r.string(s.url, 'supervisor.url');
+      const url = r.supervisorUrl(s.url, 'supervisor.url');
       if (!/^unix:\/\/\/.+/.test(url) && !/^https?:\/\/[^/]+/.test(url)) {
         r.fail('supervisor.url', `must be unix:///path/to/socket or http://host:port/RPC2, got ${kind(url)}`);
       }
@@ -203,9 +247,10 @@ export function parseConfig(
     if (s.password_file !== undefined) {
       const pf = r.filePath(s.password_file, 'supervisor.password_file');
       try {
-        readFileSync(pf);
+        readBoundedFile(pf, 'password file'); // a FIFO or /dev/zero here would hang every supervisor call
       } catch (err) {
-        r.fail('supervisor.password_file', `cannot read ${pf}: ${describeError(err)}`);
+        if (!(err instanceof ConfigError)) throw err;
+        r.fail('supervisor.password_file', `cannot read ${pf}: ${err.problem.replace(/^cannot read password file: /, '')}`);
       }
       cfg.supervisor.passwordFile = pf;
       cfg.supervisor.passwordFromEnv = false;
@@ -239,7 +284,12 @@ export function parseConfig(
   }
 
   if (top.databases !== undefined && top.databases !== null) {
-    cfg.databaseEntries = r.list(top.databases, 'databases').map((g, i) => databaseEntry(g, `databases[${i}]`, file, baseDir));
+    cfg.databaseEntries = r.list(top.databases, 'databases').map((g, i) => {
+      const key = `databases[${i}]`;
+      const e = databaseEntry(g, key, file, baseDir);
+      // Either form's glob must compile: a bad one is refused here, not at the first scan.
+      return { ...e, glob: r.glob(e.glob, typeof g === 'string' ? key : `${key}.glob`) };
+    });
     cfg.databases = cfg.databaseEntries.map((d) => d.glob);
   }
 
@@ -300,29 +350,14 @@ export function parseConfig(
 
 /** Reads and validates a config file. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const abs = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, undefined, `cannot read config file: ${describeError(err)}`);
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    const where = pos ? `line ${pos.line} column ${pos.col}` : undefined;
-    const problem = first.message.split('\n')[0] ?? 'YAML error';
-    throw new ConfigError(file, where, `invalid YAML: ${problem}`);
-  }
-  return parseConfig(doc.toJS(), file, path.dirname(abs), env);
+  const doc = readYamlFile(file, { what: 'config file', quoteErrors: true });
+  return parseConfig(doc, file, path.dirname(path.resolve(file)), env);
 }
 
 /** The password for supervisor, read fresh on every call so a rotated file is picked up. */
 export function readSupervisorPassword(s: SupervisorConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (s.passwordFile) {
-    return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    return readBoundedFile(s.passwordFile, 'password file').toString('utf8').replace(/\r?\n$/, '');
   }
   return env[PASSWORD_ENV] || undefined;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import bcrypt from 'bcryptjs';
 import type { NextFunction, Request, Response } from 'express';
-import { LineCounter, parseDocument } from 'yaml';
+import { readYamlFile } from '../yaml-file.js';
 import { ConfigError, describeError } from '../errors.js';
 import { registerSecret } from '../log.js';
 
@@ -198,21 +198,8 @@ export function parseWebConfig(doc: unknown, file: string, baseDir: string = pat
 /** Reads and validates a web config file. Registers its hashes as secrets for the logger. */
 export function loadWebConfig(file: string): WebConfig {
   const abs = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, undefined, `cannot read web config file: ${describeError(err)}`);
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    // The YAML parser's message may quote the offending text (a hash); give the position only.
-    throw new ConfigError(file, pos ? `line ${pos.line} column ${pos.col}` : undefined, `invalid YAML (${first.code})`);
-  }
-  const cfg = parseWebConfig(doc.toJS(), file, path.dirname(abs));
+  const doc = readYamlFile(file, { what: 'web config file', quoteErrors: false }); // may quote a hash: codes only
+  const cfg = parseWebConfig(doc, file, path.dirname(abs));
   for (const h of cfg.basicAuthUsers.values()) registerSecret(h);
   return cfg;
 }
