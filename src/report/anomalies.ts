@@ -313,6 +313,60 @@ function judgeHealth(report: AuditReport, out: Anomaly[], T: ThresholdSet): void
   }
 }
 
+/** The quiet failures: stale databases and logs, a full disk, deleted files held open. */
+function judgeSilent(report: AuditReport, out: Anomaly[], T: ThresholdSet): void {
+  const sf = report.silent_failures;
+  if (!sf) return;
+  for (const d of sf.databases) {
+    if (d.expected_within_seconds === null || d.last_write_age_seconds <= d.expected_within_seconds) continue;
+    out.push(
+      anomaly(T, 'databaseStale', d.path, d.last_write_age_seconds, {
+        title: `Database ${d.database} is not being written`,
+        current: `last written ${formatDurationShort(d.last_write_age_seconds)} ago (main file and WAL)`,
+        analysis: `${d.path} is expected to be written within ${formatDurationShort(d.expected_within_seconds)} (expect_write_within); ${alertText(T, 'databaseStale')}.`,
+        recommendation: `Check the service that writes ${d.database}: it may be RUNNING but stuck (its log, its upstream feed).`,
+      }),
+    );
+  }
+  const running = new Map(report.services.map((s) => [`${s.group}\u0000${s.name}`, s.state === 'RUNNING']));
+  for (const l of sf.service_logs) {
+    const id = serviceId(l);
+    if (l.expected_within_seconds === null || l.last_write_age_seconds <= l.expected_within_seconds) continue;
+    if (!running.get(`${l.group}\u0000${l.name}`)) continue;
+    out.push(
+      anomaly(T, 'serviceSilent', id, l.last_write_age_seconds, {
+        title: `Service ${id} is RUNNING but silent`,
+        current: `its log was last written ${formatDurationShort(l.last_write_age_seconds)} ago`,
+        analysis: `${id} is expected to write its log within ${formatDurationShort(l.expected_within_seconds)} (expect_log_write_within); ${alertText(T, 'serviceSilent')}.`,
+        recommendation: `Look at what ${id} is waiting for (py-spy dump, strace -p, its upstream); restart it with supervisorctl restart ${id} if it is stuck.`,
+      }),
+    );
+  }
+  for (const f of sf.filesystems) {
+    if (f.avail_ratio === null || f.avail_ratio >= T.diskAlmostFull.value) continue;
+    out.push(
+      anomaly(T, 'diskAlmostFull', f.mountpoint, f.avail_ratio, {
+        title: `Filesystem ${f.mountpoint} is almost full`,
+        current: `${formatBytes(f.avail_bytes)} left of ${formatBytes(f.size_bytes)} (${formatPercent(f.avail_ratio * 100)})`,
+        analysis: `Less than ${formatPercent(T.diskAlmostFull.value * 100)} left on ${f.mountpoint} (${f.device}, ${f.fstype}); ${alertText(T, 'diskAlmostFull')}.`,
+        recommendation: `Find what grew on ${f.mountpoint} (du -xsh ${f.mountpoint}/* | sort -h), and the deleted files services still hold open.`,
+      }),
+    );
+  }
+  for (const d of sf.deleted_open) {
+    if (d.bytes <= T.deletedFilesHeld.value) continue;
+    const id = serviceId(d);
+    out.push(
+      anomaly(T, 'deletedFilesHeld', id, d.bytes, {
+        title: `Service ${id} holds deleted files open`,
+        current: `${formatBytes(d.bytes)} of deleted files still open`,
+        analysis: `That disk is not freed until ${id} closes them (a log deleted or compressed while it writes); above ${limitText(T, 'deletedFilesHeld')}; ${alertText(T, 'deletedFilesHeld')}.`,
+        recommendation: `ls -l /proc/PID/fd | grep deleted for ${id}'s processes shows the files; restart ${id} (supervisorctl restart ${id}) or have it reopen its logs.`,
+      }),
+    );
+  }
+}
+
 /** Judges with the config's `thresholds:` (tuning): the same numbers the generated rules use. */
 export function judge(report: AuditReport, baseline?: Partial<AuditReport>, tuning: Tuning = noTuning()): Anomaly[] {
   const host = hostThresholds(tuning);
@@ -320,6 +374,7 @@ export function judge(report: AuditReport, baseline?: Partial<AuditReport>, tuni
   judgeHealth(report, out, host);
   judgeServices(report, baseline, out, host, tuning);
   judgeStorage(report, baseline, growthBasis(report, baseline), out, host);
+  judgeSilent(report, out, host);
   const order = Object.keys(BUILTIN_THRESHOLDS);
   return out.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.indexOf(a.threshold) - order.indexOf(b.threshold),

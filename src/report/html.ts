@@ -318,6 +318,36 @@ ${rows.join('\n')}
 </tbody></table></section>`;
 }
 
+/** Freshness of databases and logs, disk left, deleted files held open; nothing when none was read. */
+function silentSection(r: AuditReport): string {
+  const sf = r.silent_failures;
+  if (!sf || (sf.databases.length === 0 && sf.service_logs.length === 0 && sf.filesystems.length === 0)) return '';
+  const fresh = (age: number, within: number | null): string =>
+    within === null ? `${formatDurationShort(age)} ago` : `${formatDurationShort(age)} ago (expected within ${formatDurationShort(within)})${age > within ? ' <strong>STALE</strong>' : ''}`;
+  const rows = [
+    ...sf.databases.map((d) => `<tr data-fresh="${e(d.path)}"><td class="name">${e(d.database)}</td><td>database last written</td><td>${fresh(d.last_write_age_seconds, d.expected_within_seconds)}</td></tr>`),
+    ...sf.service_logs.map((l) => `<tr data-fresh="${e(serviceId(l))}"><td class="name">${e(serviceId(l))}</td><td>log last written</td><td>${fresh(l.last_write_age_seconds, l.expected_within_seconds)}</td></tr>`),
+  ];
+  const disks = sf.filesystems.map((f) => {
+    const used = f.size_bytes - f.avail_bytes;
+    const b = bar({
+      value: used,
+      max: Math.max(1, f.size_bytes),
+      marks: [{ at: f.size_bytes * (1 - THRESHOLDS.diskAlmostFull.value), tone: 'crit' }],
+      tone: f.avail_ratio !== null && f.avail_ratio < THRESHOLDS.diskAlmostFull.value ? 'crit' : f.avail_ratio !== null && f.avail_ratio < THRESHOLDS.diskFillingUp.value ? 'warn' : 'ok',
+      label: `${f.mountpoint} ${formatBytes(used)} used of ${formatBytes(f.size_bytes)}`,
+    });
+    const pct = f.avail_ratio === null ? '' : ` (${formatPercent(f.avail_ratio * 100)} left)`;
+    return `<tr data-filesystem="${e(f.mountpoint)}"><td class="name">${e(f.mountpoint)}</td><td class="path">${e(f.device)} ${e(f.fstype)}</td><td class="barcell">${b}<span>${formatBytes(f.avail_bytes)} left${pct}</span></td></tr>`;
+  });
+  const held = sf.deleted_open.length === 0 ? 'none' : sf.deleted_open.map((d) => `${e(serviceId(d))} ${formatBytes(d.bytes)}`).join(', ');
+  return `<section id="silent"><h2>Silent failures</h2>
+${rows.length > 0 ? `<table><thead><tr><th>What</th><th>Figure</th><th>When</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>` : ''}
+${disks.length > 0 ? `<table><thead><tr><th>Filesystem</th><th>Device</th><th>Disk left</th></tr></thead><tbody>\n${disks.join('\n')}\n</tbody></table>` : ''}
+<p>Deleted files held open: ${held}</p>
+</section>`;
+}
+
 export function renderHtml(r: AuditReport, opts: HtmlOptions = {}): string {
   const refresh = opts.live ? `<meta http-equiv="refresh" content="${Math.max(5, Math.round(opts.live.refreshSeconds))}">\n` : '';
   return `<!DOCTYPE html>
@@ -336,6 +366,7 @@ ${anomaliesSection(r)}
 ${servicesSection(r)}
 ${healthSection(r)}
 ${storageSection(r)}
+${silentSection(r)}
 ${baselineSection(r)}
 </main>
 <footer>Generated ${e(r.generated_at)} by hostaudit-exporter ${e(r.exporter_version)} from the same report model as <code>audit --format=json</code>; thresholds are those of the alert rules.</footer>

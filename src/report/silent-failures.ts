@@ -2,6 +2,7 @@
 // written (beside its expectation), disk left on the filesystems holding what is watched, and
 // the deleted files services still hold open. From one collection's families.
 import type { FamilyIndex } from './families.js';
+import { serviceId } from './service-id.js';
 
 export interface SilentFailures {
   databases: Array<{ database: string; path: string; last_write_age_seconds: number; expected_within_seconds: number | null }>;
@@ -49,12 +50,12 @@ export function silentFailuresMarkdown(sf: SilentFailures | undefined, fmt: { by
   const out = ['### SILENT FAILURES'];
   const late = (age: number, within: number | null): string => (within !== null && age > within ? ` (STALE: expected within ${fmt.duration(within)})` : '');
   for (const d of sf.databases) out.push(`- **${d.database} last written**: ${fmt.duration(d.last_write_age_seconds)} ago${late(d.last_write_age_seconds, d.expected_within_seconds)}`);
-  for (const s of sf.service_logs) out.push(`- **${s.group}:${s.name} log last written**: ${fmt.duration(s.last_write_age_seconds)} ago${late(s.last_write_age_seconds, s.expected_within_seconds)}`);
+  for (const s of sf.service_logs) out.push(`- **${serviceId(s)} log last written**: ${fmt.duration(s.last_write_age_seconds)} ago${late(s.last_write_age_seconds, s.expected_within_seconds)}`);
   for (const f of sf.filesystems) {
     const pct = f.avail_ratio === null ? '' : ` (${Math.round(f.avail_ratio * 1000) / 10}% left)`;
     out.push(`- **Disk left on ${f.mountpoint}** (${f.device}, ${f.fstype}): ${fmt.bytes(f.avail_bytes)} of ${fmt.bytes(f.size_bytes)}${pct}`);
   }
-  out.push(`- **Deleted files held open**: ${sf.deleted_open.length === 0 ? 'none' : sf.deleted_open.map((d) => `${d.group}:${d.name} ${fmt.bytes(d.bytes)}`).join(', ')}`);
+  out.push(`- **Deleted files held open**: ${sf.deleted_open.length === 0 ? 'none' : sf.deleted_open.map((d) => `${serviceId(d)} ${fmt.bytes(d.bytes)}`).join(', ')}`);
   out.push('');
   return out;
 }
