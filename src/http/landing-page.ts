@@ -4,7 +4,7 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function landingPage(version: string, telemetryPath: string, audit = false): string {
+export function landingPage(version: string, telemetryPath: string, audit = false, runbooks = false): string {
   const p = escapeHtml(telemetryPath);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -15,7 +15,7 @@ export function landingPage(version: string, telemetryPath: string, audit = fals
 <p>Version ${escapeHtml(version)}</p>
 <ul>
 <li><a href="${p}">Metrics</a></li>
-${audit ? '<li><a href="audit">Audit report</a></li>\n' : ''}<li><a href="-/healthy">Health</a></li>
+${audit ? '<li><a href="audit">Audit report</a></li>\n' : ''}${runbooks ? '<li><a href="runbooks">Runbooks</a></li>\n' : ''}<li><a href="-/healthy">Health</a></li>
 <li><a href="-/ready">Readiness</a></li>
 </ul>
 </body>

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { negotiate, renderOnce, type SelfMetrics } from './exposition.js';
 import { landingPage } from './landing-page.js';
 import type { LiveAudit } from './audit-page.js';
+import { loadRunbooksPage } from './runbooks-page.js';
 
 export interface AppOptions {
   runner: { collect(): Promise<CollectionResult> };
@@ -88,8 +89,15 @@ export function createApp(opts: AppOptions): express.Express {
     else res.status(503).type('text/plain').send('Not ready.\n');
   });
   if (opts.audit) app.get('/audit', opts.audit.handler(opts.log));
+  // The alerts' runbook_url points here by default.
+  const runbooks = loadRunbooksPage();
+  if (runbooks !== undefined) {
+    app.get('/runbooks', (_req, res) => {
+      res.status(200).set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'").type('html').send(runbooks);
+    });
+  }
   app.get('/', (_req, res) => {
-    res.status(200).type('html').send(landingPage(opts.version, opts.telemetryPath, opts.audit !== undefined));
+    res.status(200).type('html').send(landingPage(opts.version, opts.telemetryPath, opts.audit !== undefined, runbooks !== undefined));
   });
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('Not Found\n');

@@ -22,8 +22,14 @@ import {
   type ThresholdSet,
 } from './thresholds.js';
 
-/** Where the runbooks live: docs/runbooks.md; one anchor per alert. */
-export const RUNBOOK_BASE_URL = 'https://github.com/hostaudit/hostaudit-exporter/blob/main/docs/runbooks.md';
+/**
+ * Where the runbooks live by default: the exporter's own /runbooks page (docs/runbooks.md as
+ * shipped with the program), at the address Prometheus scrapes it, so the link resolves on any
+ * host without a public copy of the docs. `thresholds.runbook_url` points them elsewhere (a
+ * fleet that relabels `instance` to the host name, a wiki, the exporter behind TLS).
+ */
+export const RUNBOOK_INSTANCE = '{{ $labels.instance }}';
+export const RUNBOOK_BASE_URL = `http://${RUNBOOK_INSTANCE}/runbooks`;
 
 /** The docs/runbooks.md anchor of an alert's runbook (GitHub's slug of the heading `### ALERT`). */
 export function runbookAnchor(alert: string): string {

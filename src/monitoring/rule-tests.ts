@@ -3,7 +3,7 @@
 // once `for` has passed, and not to fire below the threshold or before `for`. The expected
 // descriptions are written out literally here (not rendered from the rules' templates), so
 // the tests check the humanized values Prometheus really produces.
-import { runbookUrl } from './alert-rules.js';
+import { RUNBOOK_INSTANCE, runbookUrl } from './alert-rules.js';
 import { EXPORTER_JOB_SELECTOR, THRESHOLDS, type ThresholdKey } from './thresholds.js';
 
 const JOB = 'hostaudit';
@@ -58,7 +58,8 @@ function expect(key: ThresholdKey, labels: Labels, description: string): ExpAler
   const t = THRESHOLDS[key];
   return {
     exp_labels: { ...labels, severity: t.severity },
-    exp_annotations: { summary: t.summary, description, runbook_url: runbookUrl(t.alert) },
+    // promtool expands the link's template with the alert's own instance.
+    exp_annotations: { summary: t.summary, description, runbook_url: runbookUrl(t.alert).split(RUNBOOK_INSTANCE).join(labels.instance ?? '') },
   };
 }
 
