@@ -178,7 +178,7 @@ describe('--no-collector.NAME', () => {
     try {
       const file = path.join(dir, 'hostaudit.yml');
       writeFileSync(file, stringify({ critical_files: ['/etc/hostname'] }));
-      const r = await runCli(['audit', `--config.file=${file}`, '--format=json', '--sample=1s', '--no-collector.host', '--no-collector.supervisor'], { cwd: dir });
+      const r = await runCli(['audit', `--config.file=${file}`, '--format=json', '--sample=1s', '--no-collector.host', '--no-collector.supervisor', '--no-collector.filesystem'], { cwd: dir });
       const report = JSON.parse(r.stdout) as { collectors: Array<{ collector: string }> };
       assert.deepEqual(report.collectors.map((c) => c.collector).sort(), ['files']);
     } finally {

@@ -344,6 +344,17 @@ export class WatchedTree {
     }
   }
 
+  /** Whether the directory can be listed now (EACCES: unreadable, as du says "cannot read directory"). */
+  private listable(p: Buffer): boolean {
+    try {
+      opendirSync(p).closeSync();
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return !(code === 'EACCES' || code === 'EPERM');
+    }
+  }
+
   /** Re-reads the entries an event named in `dir` (all of them for null) and the directory itself. */
   private apply(dir: number, names: Set<string> | null): void {
     const p = this.pathOf(dir);
@@ -355,6 +366,20 @@ export class WatchedTree {
       }
     }
     if (self && self.kind === Kind.Dir) this.model.update(dir, self);
+    // A directory's own events (its permissions changed) come named after the directory itself:
+    // whether it can still be listed is checked on every event it gets.
+    if (!this.listable(p)) {
+      if (!this.unreadable.has(dir)) {
+        // As du: the directory's own size counts, what is inside it cannot be read.
+        for (const key of [...this.model.childNames(dir)]) this.unwatch(this.model.remove(dir, key));
+        this.unreadable.add(dir);
+      }
+      return;
+    }
+    if (this.unreadable.has(dir)) {
+      this.toWalk.push(dir);
+      return;
+    }
     let list: Iterable<string>;
     if (names === null) {
       // Which names changed is unknown: every name listed now and every name the model has.
