@@ -120,7 +120,11 @@ describe('generate with per-service thresholds', () => {
     assert.equal(r.code, 0, r.stderr);
     const strip = (t: string): string => t.replace(/^#.*\n/, '');
     assert.equal(strip(readFileSync(path.join(out, 'hostaudit.rules.yml'), 'utf8')), strip(readFileSync(path.join(ROOT, 'alerts', 'hostaudit.rules.yml'), 'utf8')));
-    for (const d of ['host-audit.json', 'service-detail.json']) {
+    assert.equal(
+      strip(readFileSync(path.join(out, 'hostaudit.recording.rules.yml'), 'utf8')),
+      strip(readFileSync(path.join(ROOT, 'alerts', 'hostaudit.recording.rules.yml'), 'utf8')),
+    );
+    for (const d of ['host-audit.json', 'service-detail.json', 'fleet-overview.json']) {
       assert.equal(readFileSync(path.join(out, 'dashboards', d), 'utf8'), readFileSync(path.join(ROOT, 'dashboards', d), 'utf8'));
     }
   });
