@@ -1,5 +1,5 @@
 // `npm run bench -- sqlite`: what the sqlite collector costs per scrape with the audit's eleven
-// databases (sizes from AUDIT.md and bench/lib/host.ts), one of them in WAL mode with a WAL of
+// databases (sizes from the hand audit and bench/lib/host.ts), one of them in WAL mode with a WAL of
 // WAL_MB megabytes that is never checkpointed and keeps growing during the run. Prints the
 // first scrape (every WAL read from its start), steady-state scrapes (only new frames) and
 // the glob expansion, beside `sqlite3 -readonly` asking PRAGMA page_count of each database.

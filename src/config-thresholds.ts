@@ -1,4 +1,4 @@
-// The `thresholds:` section of the config (SPEC.md "Additions for 0.2"): overrides of the
+// The `thresholds:` section of the config (docs/configuration.md "Thresholds"): overrides of the
 // built-in thresholds by their snake_case names, per-service overrides by supervisor name or
 // group:name, and the runbook link template. As strict as the rest of the config: an unknown
 // alert key is refused, naming the file and the key.

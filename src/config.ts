@@ -1,4 +1,4 @@
-// The typed, validated configuration (SPEC.md "Config file"). Every problem is a ConfigError
+// The typed, validated configuration (docs/configuration.md). Every problem is a ConfigError
 // naming the file, the key and what is wrong; unknown keys are errors too (a typo must not
 // silently disable a check).
 import path from 'node:path';

@@ -315,7 +315,7 @@ describe('audit command', () => {
   });
 
   it('compares with a hand-written baseline: Baseline / Now / Change with the right percentages', async () => {
-    // hostaudit_path_bytes is `du -sb` (SPEC.md); the files do not change during the test.
+    // hostaudit_path_bytes is `du -sb` (docs/metrics.md); the files do not change during the test.
     const du = (d: string): number => Number(execFileSync('du', ['-sb', d], { encoding: 'utf8' }).split('\t')[0]);
     const logsNow = du(path.join(srv, 'logs'));
     const dataNow = du(path.join(srv, 'data'));

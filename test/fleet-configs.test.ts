@@ -1,4 +1,4 @@
-// The fleet's static files (fleet/, SPEC.md "Many hosts"): the agent and central Prometheus
+// The fleet's static files (fleet/, docs/fleet.md): the agent and central Prometheus
 // configs checked by promtool, the rules files by vmalert's own parser, both compose files
 // against the Compose specification's schema, the Alertmanager inhibitions a fleet needs, and
 // the fleet dashboard reading only recorded (cheap) series. test/e2e-fleet.test.ts runs them.

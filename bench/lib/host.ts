@@ -22,7 +22,7 @@ export interface HostSpec {
 export const AUDITED: HostSpec = { workers: 0, logFiles: 10_000 };
 export const SCALED: HostSpec = { workers: 500, logFiles: 100_000 };
 
-/** The audit's databases (five named in AUDIT.md, six more to make its eleven). */
+/** The audit's databases (five named in the hand audit, six more to make its eleven). */
 export const DATABASES: ReadonlyArray<readonly [string, number]> = [
   ['btc_price_history.db', 4_200_000],
   ['trades.db', 72_000],

@@ -1,10 +1,10 @@
-// The audited host's supervisord programs (../shared/AUDIT.md names six of its twelve; the
+// The audited host's supervisord programs (the hand audit (docs/background.md) names six of its twelve; the
 // other six are plausible names for the rest of a trading system, marked `named: false`).
 export interface AuditedService {
   name: string;
   /** supervisor group: "kalshi" for the kalshi_* programs (as the SPEC's example), else the name. */
   group: string;
-  /** Named in AUDIT.md. */
+  /** Named in the hand audit. */
   named: boolean;
 }
 

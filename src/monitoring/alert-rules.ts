@@ -1,12 +1,12 @@
-// The Prometheus alert rules (SPEC.md "Alerts"), built from the thresholds module so a
+// The Prometheus alert rules (docs/monitoring.md "Alerts"), built from the thresholds module so a
 // threshold lives in one place. `npm run generate` writes them to alerts/hostaudit.rules.yml.
 //
-// Every alert's labels are exactly those of SPEC.md's table: each expression aggregates
+// Every alert's labels are exactly those of the contract's alert table (docs/monitoring.md): each expression aggregates
 // `by (...)` the identifying labels of the series it ranges over (job and instance always),
 // so labels such as `mode`, `state` or `within` never leak into an alert, and the rule adds
 // only `severity`.
 //
-// One alert goes beyond SPEC.md's table: HostAuditExporterDown (labels job, instance), on
+// One alert goes beyond the contract's alert table (docs/monitoring.md): HostAuditExporterDown (labels job, instance), on
 // Prometheus's `up` for the exporter's scrape job (EXPORTER_JOB_SELECTOR in thresholds.ts).
 import {
   EXPORTER_JOB_SELECTOR,
@@ -50,7 +50,7 @@ export interface AlertRule {
 
 export interface AlertDefinition {
   key: ThresholdKey;
-  /** The labels the alert carries besides `severity` (SPEC.md's "labels" column). */
+  /** The labels the alert carries besides `severity` (the "labels" column of docs/monitoring.md's alert table). */
   labels: readonly string[];
   expr: string;
   description: string;
@@ -296,7 +296,7 @@ export const alertDefinitions = (T: ThresholdSet = THRESHOLDS): AlertDefinition[
       `${T.collectorFailing.for} (hostaudit_collector_success = {{ $value }}).`,
   },
   {
-    // Beyond SPEC.md. `up` carries whatever target labels service discovery and relabelling
+    // Beyond the original alert table. `up` carries whatever target labels service discovery and relabelling
     // add (env, region, ...): aggregating keeps exactly job and instance. A target that vanished
     // from service discovery has no `up` at all, so this alert cannot see it; absent() is left
     // out on purpose (docs/runbooks.md, HostAuditExporterDown).

@@ -1,4 +1,4 @@
-// Recording rules (`hostaudit:…`, SPEC.md "Many hosts"): the per-host aggregates the fleet
+// Recording rules (`hostaudit:…`, docs/fleet.md): the per-host aggregates the fleet
 // dashboard reads, evaluated once per interval at the central store instead of once per panel
 // refresh over every raw series of every host. `npm run generate` writes them to
 // alerts/hostaudit.recording.rules.yml, loaded beside the alert rules by Prometheus and vmalert.

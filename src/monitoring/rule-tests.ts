@@ -480,7 +480,7 @@ file('collectorFailing', '1m', [
   },
 ]);
 
-// Beyond SPEC.md: Prometheus's `up` for the exporter's scrape job. The job is the one
+// Beyond the original alert table: Prometheus's `up` for the exporter's scrape job. The job is the one
 // EXPORTER_JOB_SELECTOR names when it is a plain `job="..."` (for a regex, write a matching
 // job name here).
 const EXPORTER_JOB = /^job="([^"]+)"$/.exec(EXPORTER_JOB_SELECTOR)?.[1] ?? JOB;

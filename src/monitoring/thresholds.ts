@@ -11,7 +11,7 @@ export const GiB = 2 ** 30;
 export const MiB = 2 ** 20;
 
 export interface Threshold {
-  /** The Prometheus alert this threshold drives (SPEC.md "Alerts"; exporterDown is beyond it). */
+  /** The Prometheus alert this threshold drives (docs/monitoring.md "Alerts"; exporterDown is beyond it). */
   alert: string;
   severity: Severity;
   /** How long the condition must hold before the alert fires (Prometheus duration). */
@@ -21,7 +21,7 @@ export interface Threshold {
   /** What the value means, for humans: "cores", "bytes", "restarts". */
   unit: 'cores' | 'bytes' | 'restarts' | 'boolean' | 'ratio' | 'seconds';
   summary: string;
-  /** The audit finding this encodes (../shared/AUDIT.md). */
+  /** The audit finding this encodes (the hand audit: docs/background.md). */
   finding: string;
   /** What to do, from the audit's recommendations; the runbook and the report say it. */
   recommendation: string;
@@ -178,7 +178,7 @@ export const THRESHOLDS = {
     finding: 'the audit is only as good as its measurements',
     recommendation: "Read the exporter's log for the collector's error (permissions, a missing socket, a timeout).",
   },
-  // Beyond SPEC.md's table: Prometheus's own view of the exporter (`up`), which the one-shot
+  // Beyond the contract's alert table (docs/monitoring.md): Prometheus's own view of the exporter (`up`), which the one-shot
   // `audit` report cannot judge. Its scrape job is matched by EXPORTER_JOB_SELECTOR below.
   exporterDown: {
     alert: 'HostAuditExporterDown',
@@ -191,7 +191,7 @@ export const THRESHOLDS = {
     recommendation:
       "Check that the exporter runs and answers (curl http://HOST:9863/-/healthy), then Prometheus's target page for the scrape error (connection refused, timeout, TLS or auth).",
   },
-  // Fleet (SPEC.md "Many hosts"): at the central store a host's agent that is gone sends
+  // Fleet (docs/fleet.md): at the central store a host's agent that is gone sends
   // nothing, not `up == 0`; value is the silence (seconds) the alert needs, for the rule and docs.
   hostSilent: {
     alert: 'HostAuditHostSilent',
@@ -204,7 +204,7 @@ export const THRESHOLDS = {
     recommendation:
       "Check the host is up and its Prometheus agent runs (systemctl status prometheus; curl http://HOST:9090/-/ready), then the agent's remote-write errors (prometheus_remote_storage_samples_failed_total) and the network path to the central store.",
   },
-  // 0.2: the quiet failures (SPEC.md "Additions for 0.2", Alerts). The stale-feed thresholds
+  // 0.2: the quiet failures (docs/monitoring.md "Alerts"). The stale-feed thresholds
   // are per database and per service, from the config (expect_write_within,
   // expect_log_write_within), exported beside the figures; `value` 0 says so.
   databaseStale: {
@@ -291,7 +291,7 @@ export const THRESHOLDS = {
 
 export type ThresholdKey = keyof typeof THRESHOLDS;
 
-/** Windows the growth predictions use (SPEC.md). */
+/** Windows the growth predictions use (docs/metrics.md). */
 export const GROWTH = {
   logsLookback: '6h',
   logsHorizonSeconds: 7 * 24 * 3600,
@@ -313,7 +313,7 @@ export const EXPORTER_JOB_SELECTOR = 'job="hostaudit"';
 /** Path names the path alerts watch (the `name` of a `paths` entry). */
 export const PATH_NAMES = { logs: 'logs', data: 'data', system: 'system' } as const;
 
-/** How far back HostAuditHostSilent looks for a host that reported at all (SPEC.md: 24 h). */
+/** How far back HostAuditHostSilent looks for a host that reported at all (docs/fleet.md: 24 h). */
 export const HOST_SILENT_LOOKBACK = '24h';
 
 /** A complete set of thresholds: the built-in ones above, or those with a config's overrides applied. */

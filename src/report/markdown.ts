@@ -1,4 +1,4 @@
-// Renders the report as markdown in ../shared/AUDIT.md's shape: comparative tables, system
+// Renders the report as markdown in the hand audit's shape (docs/background.md): comparative tables, system
 // health indicators, recent activity, detailed breakdowns, anomalies with recommendations,
 // the JSON summary and conclusions. With a baseline the tables gain Baseline / Now / Change.
 import { silentFailuresMarkdown } from './silent-failures.js';

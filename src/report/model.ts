@@ -1,5 +1,5 @@
 // The audit report as data: what `audit --format=json` prints, what `--baseline` reads back,
-// and what the markdown renderer lays out in ../shared/AUDIT.md's shape. Raw units only
+// and what the markdown renderer lays out in the hand audit's shape (docs/background.md). Raw units only
 // (bytes, seconds, percent of one core); renderers format. Keys are snake_case like the
 // audit's own JSON summary, and are a public interface once a baseline file holds them:
 // add fields freely, rename none.

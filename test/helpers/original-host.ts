@@ -1,7 +1,7 @@
-// The audited trading host's names and figures (../shared/AUDIT.md, SPEC.md): a report of any
+// The audited trading host's names and figures (the hand audit: docs/background.md): a report of any
 // other host that carries one of them is telling that host's story, not this one's.
 
-/** Names and figures of the audited trading host (../shared/AUDIT.md): none belongs in a report of another host. */
+/** Names and figures of the audited trading host (the hand audit: docs/background.md): none belongs in a report of another host. */
 export const ORIGINAL_HOST_WORDS = [
   'kalshi',
   'coordinator',

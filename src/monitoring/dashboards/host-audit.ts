@@ -1,4 +1,4 @@
-// "Host audit": the audit of AUDIT.md on one screen, continuously: storage, services, health
+// "Host audit": the hand audit (docs/background.md) on one screen, continuously: storage, services, health
 // and the firing HostAudit alerts. Threshold lines come from the thresholds module.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
