@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import { ServeError, describeError } from './errors.js';
 import { SelfMetrics } from './http/exposition.js';
 import { createApp, setReady } from './http/server.js';
+import { ConnectionGuard } from './http/connection-guard.js';
+import { connectionCap, readNofileLimit } from './http/fd-limit.js';
 import { BasicAuth, headersMiddleware, loadWebConfig, tlsServerOptions } from './http/web-config.js';
 import { parseListenAddress } from './cli.js';
 import type { Logger } from './log.js';
@@ -43,7 +45,11 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     maxHeaderSize: 16 * 1024,
     connectionsCheckingInterval: 1000,
   };
-  const server = web?.tls ? https.createServer({ ...limits, ...tlsServerOptions(web.tls) }, app) : http.createServer(limits, app);
+  // Connections are capped below the fd limit and bounded in pipelining, silence and unread output.
+  const guard = new ConnectionGuard({ maxConnections: connectionCap(readNofileLimit()) });
+  const handler = guard.wrap(app);
+  const server = web?.tls ? https.createServer({ ...limits, ...tlsServerOptions(web.tls) }, handler) : http.createServer(limits, handler);
+  guard.attach(server);
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
 
@@ -67,6 +73,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     version,
     tls: web?.tls ? 'on' : 'off',
     basic_auth: web && web.basicAuthUsers.size > 0 ? 'on' : 'off',
+    max_connections: guard.maxConnections,
   });
 
   let closing: Promise<void> | undefined;

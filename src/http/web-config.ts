@@ -228,9 +228,14 @@ export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
   };
 }
 
+export const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
+
 /** Options for https.createServer. */
 export function tlsServerOptions(t: TlsSettings): tls.TlsOptions {
   return {
+    // A client that starts a handshake and stalls (one byte of ClientHello) is dropped after
+    // this, not Node's default 120 s.
+    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
     ...secureContextOptions(t),
     ...(t.clientCa ? { requestCert: true, rejectUnauthorized: true } : {}),
   };
