@@ -33,7 +33,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile) : undefined;
   const before = [];
   if (web && Object.keys(web.headers).length > 0) before.push(headersMiddleware(web.headers));
-  if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers).middleware());
+  if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers, { log }).middleware());
   const collectors = createCollectors({ config, log });
   const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, log);
   const app = createApp({ runner, self: new SelfMetrics(version), log, telemetryPath: opts.telemetryPath, version, before });

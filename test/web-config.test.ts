@@ -1,8 +1,10 @@
 // --web.config.file: TLS with certificates made here by openssl, checked by Node's real TLS
 // client; basic auth against bcrypt hashes; every config mistake is exit 2 naming file and key.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
@@ -83,6 +85,22 @@ describe('web config: TLS', () => {
   it('serves no metrics over plain HTTP on the TLS port', async () => {
     const r = await plainGet(portOf(exp));
     assert.notEqual(r, 'HTTP 200', 'plain HTTP must not be answered with metrics');
+  });
+
+  it('drops a client that sends one byte of a ClientHello and stalls, within seconds (not 120 s)', async () => {
+    const t0 = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const s = net.connect(portOf(exp), '127.0.0.1', () => s.write(Buffer.from([0x16])));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(Date.now() - t0));
+      setTimeout(() => {
+        s.destroy();
+        reject(new Error('the half-open handshake was still held after 30 s'));
+      }, 30_000).unref();
+    });
+    assert.ok(closedAfter >= 1000, `closed after ${closedAfter} ms: too early to be the handshake timeout`);
+    // And the server still answers.
+    assert.equal((await httpsGet(`https://127.0.0.1:${portOf(exp)}/-/healthy`, { ca: certs.ca })).status, 200);
   });
 
   it('accepts TLS 1.2 by default (exporter-toolkit minimum)', async () => {
@@ -222,13 +240,70 @@ describe('BasicAuth verification cache', () => {
   });
 
   it('bounds the bcrypt work a flood of distinct wrong passwords can queue', async () => {
-    const auth = new BasicAuth(new Map([['prometheus', HASH]]), { maxConcurrent: 1, maxQueued: 3 });
+    const auth = new BasicAuth(new Map([['prometheus', HASH]]), { maxQueued: 4 });
     const verdicts = await Promise.all(Array.from({ length: 12 }, (_, i) => auth.verify(header('prometheus', `guess-${i}`))));
     assert.equal(verdicts.filter((v) => v === 'busy').length, 8);
     assert.equal(verdicts.filter((v) => v === false).length, 4);
     assert.equal(auth.comparisons, 4);
     // The queue drained: the right password still gets in.
     assert.equal(await auth.verify(header('prometheus', PASSWORD)), true);
+    await auth.close();
+  });
+
+  it('keys its cache with a per-process secret: no password and no plain digest of one is kept', async () => {
+    const a = new BasicAuth(new Map([['prometheus', HASH]]));
+    const b = new BasicAuth(new Map([['prometheus', HASH]]));
+    assert.equal(await a.verify(header('prometheus', PASSWORD)), true);
+    assert.equal(await b.verify(header('prometheus', PASSWORD)), true);
+    const keys = (x: BasicAuth): string[] => [...((x as unknown as { granted: { items: Set<string> } }).granted.items)];
+    const [ka, kb] = [keys(a), keys(b)];
+    assert.equal(ka.length, 1);
+    assert.notEqual(ka[0], kb[0], 'the same credentials give another key in another process');
+    const plain = [`prometheus:${PASSWORD}`, `prometheus\0${PASSWORD}`];
+    for (const k of ka) for (const p of plain) {
+      assert.ok(!k.includes(PASSWORD));
+      assert.notEqual(k, createHash('sha256').update(p).digest('base64'));
+    }
+    await a.close();
+    await b.close();
+  });
+
+  it('compares an unknown user against a made-up hash of the configured cost, never a cheaper one', async () => {
+    const slow = bcrypt.hashSync('x', 9);
+    const auth = new BasicAuth(new Map([['prometheus', slow]]));
+    assert.equal(await auth.verify(header('ghost', 'x')), false);
+    assert.equal(await auth.verify(header('prometheus', 'y')), false);
+    assert.deepEqual([...auth.comparisonsByCost], [[9, 2]]);
+    await auth.close();
+  });
+
+  it('a flood of wrong passwords never evicts the cached verdict of the real scraper', async () => {
+    const auth = new BasicAuth(new Map([['prometheus', bcrypt.hashSync(PASSWORD, 4)]]), { deniedCacheSize: 8, grantedCacheSize: 4 });
+    assert.equal(await auth.verify(header('prometheus', PASSWORD)), true);
+    for (let i = 0; i < 40; i++) assert.equal(await auth.verify(header('prometheus', `wrong-${i}`)), false);
+    const before = auth.comparisons;
+    assert.equal(await auth.verify(header('prometheus', PASSWORD)), true);
+    assert.equal(auth.comparisons, before, 'still cached');
+    await auth.close();
+  });
+
+  it('runs bcrypt off the event loop', async () => {
+    const costly = bcrypt.hashSync('x', 12);
+    const auth = new BasicAuth(new Map([['prometheus', costly]]));
+    let last = performance.now();
+    let worstGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstGap = Math.max(worstGap, now - last);
+      last = now;
+    }, 5);
+    const t0 = performance.now();
+    assert.equal(await auth.verify(header('prometheus', 'wrong')), false);
+    const took = performance.now() - t0;
+    clearInterval(timer);
+    await auth.close();
+    // A cost-12 comparison is hundreds of milliseconds; the loop kept turning meanwhile.
+    assert.ok(worstGap < took / 2, `the event loop stalled ${worstGap.toFixed(0)} ms of a ${took.toFixed(0)} ms comparison`);
   });
 });
 

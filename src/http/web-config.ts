@@ -5,11 +5,9 @@
 // certificate or key, a value that is not a bcrypt hash is a ConfigError (exit 2) naming the
 // file and the key. Secret values (hashes) never appear in an error message; they are also
 // registered with the logger's redaction.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import bcrypt from 'bcryptjs';
 import type { NextFunction, Request, Response } from 'express';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../errors.js';
@@ -241,119 +239,7 @@ export function tlsServerOptions(t: TlsSettings): tls.TlsOptions {
   };
 }
 
-/** A bcrypt hash of a random password, compared against for unknown users so they cost the same. */
-const DUMMY_HASH = '$2b$10$.KxwBhqAx88leBX7qEDG9.Ffaap.Eb4F1O.J41WXC2qIeDBdu8yuq';
-
-export interface BasicAuthOptions {
-  /** bcrypt comparisons running at once; more wait in a queue. */
-  maxConcurrent?: number;
-  /** Waiting comparisons beyond which a request gets 503 at once. */
-  maxQueued?: number;
-  /** Verdicts remembered (successes and failures), oldest dropped first. */
-  cacheSize?: number;
-}
-
-/**
- * HTTP basic auth against bcrypt hashes. bcrypt is slow on purpose (tens of milliseconds of
- * CPU per comparison), so verdicts are cached under a SHA-256 of user, password and hash:
- * Prometheus sending the same credentials every scrape pays bcrypt once. The cache never holds
- * a password, only its digest. Comparisons not in the cache are limited in number, so a flood
- * of wrong passwords costs at most `maxConcurrent` cores' worth of bcrypt and never starves
- * the scrape path.
- */
-export class BasicAuth {
-  private readonly cache = new Map<string, boolean>();
-  private readonly pending = new Map<string, Promise<boolean>>();
-  private running = 0;
-  private readonly queue: Array<() => void> = [];
-  private readonly maxConcurrent: number;
-  private readonly maxQueued: number;
-  private readonly cacheSize: number;
-  /** bcrypt comparisons actually computed (tests assert caching with it). */
-  comparisons = 0;
-
-  constructor(
-    private readonly users: ReadonlyMap<string, string>,
-    opts: BasicAuthOptions = {},
-  ) {
-    this.maxConcurrent = opts.maxConcurrent ?? 2;
-    this.maxQueued = opts.maxQueued ?? 32;
-    this.cacheSize = opts.cacheSize ?? 256;
-  }
-
-  /** Parses an Authorization header; undefined when absent or not Basic. */
-  static credentials(header: string | undefined): { user: string; password: string } | undefined {
-    if (!header) return undefined;
-    const m = /^basic[ ]+([A-Za-z0-9+/=]+)[ ]*$/i.exec(header);
-    if (!m) return undefined;
-    const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    if (i < 0) return undefined;
-    return { user: decoded.slice(0, i), password: decoded.slice(i + 1) };
-  }
-
-  /** true: authenticated; false: wrong or missing; 'busy': too many comparisons waiting. */
-  async verify(header: string | undefined): Promise<boolean | 'busy'> {
-    const c = BasicAuth.credentials(header);
-    if (!c) return false;
-    const known = this.users.get(c.user);
-    const hash = known ?? DUMMY_HASH;
-    const key = createHash('sha256').update(c.user).update('\0').update(c.password).update('\0').update(hash).digest('base64');
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return cached && known !== undefined;
-    // Concurrent requests with the same credentials share one comparison.
-    let pending = this.pending.get(key);
-    if (!pending) {
-      if (this.running >= this.maxConcurrent && this.queue.length >= this.maxQueued) return 'busy';
-      pending = this.compare(c.password, hash).then((ok) => {
-        this.pending.delete(key);
-        if (this.cache.size >= this.cacheSize) {
-          const oldest = this.cache.keys().next().value;
-          if (oldest !== undefined) this.cache.delete(oldest);
-        }
-        this.cache.set(key, ok);
-        return ok;
-      });
-      this.pending.set(key, pending);
-    }
-    return (await pending) && known !== undefined;
-  }
-
-  private async compare(password: string, hash: string): Promise<boolean> {
-    if (this.running >= this.maxConcurrent) {
-      await new Promise<void>((resolve) => this.queue.push(resolve));
-    } else {
-      this.running++;
-    }
-    try {
-      this.comparisons++;
-      return await bcrypt.compare(password, hash).catch(() => false);
-    } finally {
-      const next = this.queue.shift();
-      if (next) next(); // hands its slot over: running stays the same
-      else this.running--;
-    }
-  }
-
-  middleware(): (req: Request, res: Response, next: NextFunction) => void {
-    return (req, res, next) => {
-      this.verify(req.get('authorization')).then(
-        (verdict) => {
-          if (verdict === true) {
-            next();
-          } else if (verdict === 'busy') {
-            res.status(503).set('Retry-After', '1').type('text/plain').send('Service Unavailable\n');
-          } else {
-            res.status(401).set('WWW-Authenticate', 'Basic').type('text/plain').send('Unauthorized\n');
-          }
-        },
-        () => {
-          res.status(401).set('WWW-Authenticate', 'Basic').type('text/plain').send('Unauthorized\n');
-        },
-      );
-    };
-  }
-}
+export { BasicAuth, type BasicAuthOptions } from './basic-auth.js';
 
 /** Middleware adding http_server_config.headers to every response. */
 export function headersMiddleware(headers: Record<string, string>): (req: Request, res: Response, next: NextFunction) => void {
