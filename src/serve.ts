@@ -11,7 +11,8 @@ import { SelfMetrics } from './http/exposition.js';
 import { createApp, setReady } from './http/server.js';
 import { ConnectionGuard } from './http/connection-guard.js';
 import { connectionCap, readNofileLimit } from './http/fd-limit.js';
-import { BasicAuth, headersMiddleware, loadWebConfig, tlsServerOptions } from './http/web-config.js';
+import { BasicAuth, enforceClientCertificates, headersMiddleware, loadWebConfig, tlsServerOptions } from './http/web-config.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { parseListenAddress } from './cli.js';
 import type { Logger } from './log.js';
 import { exporterVersion } from './version.js';
@@ -32,6 +33,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   // Read and checked before anything starts: a bad web config is exit 2 with nothing running.
   const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile) : undefined;
   const before = [];
+  if (web?.rateLimit) before.push(new RateLimiter(web.rateLimit).middleware());
   if (web && Object.keys(web.headers).length > 0) before.push(headersMiddleware(web.headers));
   if (web && web.basicAuthUsers.size > 0) before.push(new BasicAuth(web.basicAuthUsers, { log }).middleware());
   const collectors = createCollectors({ config, log });
@@ -50,6 +52,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   const handler = guard.wrap(app);
   const server = web?.tls ? https.createServer({ ...limits, ...tlsServerOptions(web.tls) }, handler) : http.createServer(limits, handler);
   guard.attach(server);
+  if (web?.tls && server instanceof https.Server) enforceClientCertificates(server, web.tls);
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
 
