@@ -315,6 +315,13 @@ export function parseWebConfig(doc: unknown, file: string, baseDir: string = pat
 /** Reads and validates a web config file. Registers its hashes as secrets for the logger. */
 export function loadWebConfig(file: string): WebConfig {
   const abs = path.resolve(file);
+  const cfg = parseWebConfig(readWebConfigYaml(abs, file), file, path.dirname(abs));
+  for (const h of cfg.basicAuthUsers.values()) registerSecret(h);
+  return cfg;
+}
+
+/** Reads the file's text and parses it as YAML: the one place that touches the file. */
+function readWebConfigYaml(abs: string, file: string): unknown {
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
@@ -329,9 +336,13 @@ export function loadWebConfig(file: string): WebConfig {
     // The YAML parser's message may quote the offending text (a hash); give the position only.
     throw new ConfigError(file, pos ? `line ${pos.line} column ${pos.col}` : undefined, `invalid YAML (${first.code})`);
   }
-  const cfg = parseWebConfig(doc.toJS(), file, path.dirname(abs));
-  for (const h of cfg.basicAuthUsers.values()) registerSecret(h);
-  return cfg;
+  try {
+    return doc.toJS();
+  } catch (err) {
+    // toJS() throws (a ReferenceError) for an alias with no anchor, which parsing let through.
+    if (err instanceof ReferenceError) throw new ConfigError(file, undefined, 'invalid YAML (an alias with no anchor)');
+    throw err;
+  }
 }
 
 export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
