@@ -41,6 +41,8 @@ export class BcryptWorker {
     const id = this.nextId++;
     return new Promise<boolean>((resolve, reject) => {
       this.waiting.set(id, { worker, resolve, reject });
+      // Busy, it keeps the process alive until the answer; idle, it does not.
+      worker.ref();
       worker.postMessage({ id, password, hash } satisfies CompareRequest);
     });
   }
@@ -55,16 +57,17 @@ export class BcryptWorker {
   private start(): Worker {
     if (this.worker) return this.worker;
     const w = startWorker();
-    // Idle, it must not keep the process alive.
-    w.unref();
     w.on('message', (m: CompareAnswer) => {
       const p = this.waiting.get(m.id);
       this.waiting.delete(m.id);
+      if (![...this.waiting.values()].some((q) => q.worker === w)) w.unref();
       p?.resolve(m.ok);
     });
     // A crashed or ended worker fails what it held; the next comparison starts a fresh one.
     w.on('error', (err) => this.lost(w, err));
     w.on('exit', () => this.lost(w, new Error('bcrypt worker exited')));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    w.unref();
     this.worker = w;
     return w;
   }
