@@ -130,10 +130,9 @@ export class ConnectionGuard {
   private onHttpSocket(socket: net.Socket, c: Conn): void {
     c.http = socket;
     this.byHttp.set(socket, c);
-    // Node's parser works through a whole read (up to 64 KB, over a thousand pipelined
-    // requests) before anything can stop it; a listener of our own runs first on each chunk
-    // (it also makes Node parse in JavaScript, from the chunk we hold), and a condemned
-    // connection's chunk is zeroed, which the parser refuses at its first byte.
+    // Node's parser works through a whole read before anything can stop it; a listener of our
+    // own runs first on each chunk (it also makes Node parse in JavaScript, from the chunk we
+    // hold), and a condemned connection's chunk is zeroed: the parser refuses the next byte.
     socket.prependListener('data', (d: Buffer) => {
       if (c.condemned) d.fill(0);
       else c.chunk = d;
