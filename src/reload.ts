@@ -9,23 +9,37 @@ import { FamilyBuilder, type MetricFamily } from './collectors/metric-family.js'
 import { CollectorRunner, type CollectionResult } from './collectors/run-collectors.js';
 import { readSupervisorPassword, type Config } from './config.js';
 import { ConfigError, HostAuditError, describeError } from './errors.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { BasicAuth, headersMiddleware, loadWebConfig, secureContextOptions, type WebConfig } from './http/web-config.js';
 import { registerSecret, type Logger } from './log.js';
 
 type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 
-/** The web config's basic auth and headers, as one middleware whose settings can be swapped. */
+/** The web config's rate limit, headers and basic auth, as one middleware whose settings can be swapped. */
 export class WebSettings {
   private chain: Middleware[] = [];
-  constructor(web: WebConfig | undefined) {
+  /** The basic auth in force: its bcrypt worker is stopped when a reload replaces it. */
+  private auth: BasicAuth | undefined;
+  constructor(
+    web: WebConfig | undefined,
+    private readonly log?: Logger,
+  ) {
     this.set(web);
   }
 
   set(web: WebConfig | undefined): void {
     const chain: Middleware[] = [];
+    if (web?.rateLimit) chain.push(new RateLimiter(web.rateLimit).middleware());
     if (web && Object.keys(web.headers).length > 0) chain.push(headersMiddleware(web.headers));
-    if (web && web.basicAuthUsers.size > 0) chain.push(new BasicAuth(web.basicAuthUsers).middleware());
+    const old = this.auth;
+    this.auth = web && web.basicAuthUsers.size > 0 ? new BasicAuth(web.basicAuthUsers, this.log ? { log: this.log } : {}) : undefined;
+    if (this.auth) chain.push(this.auth.middleware());
     this.chain = chain;
+    void old?.close();
+  }
+
+  close(): Promise<void> {
+    return this.auth?.close() ?? Promise.resolve();
   }
 
   middleware(): Middleware {

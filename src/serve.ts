@@ -10,7 +10,9 @@ import { ServeError, describeError } from './errors.js';
 import { SelfMetrics } from './http/exposition.js';
 import { createApp, setReady } from './http/server.js';
 import { LiveAudit } from './http/audit-page.js';
-import { loadWebConfig, tlsServerOptions } from './http/web-config.js';
+import { ConnectionGuard } from './http/connection-guard.js';
+import { connectionCap, readNofileLimit } from './http/fd-limit.js';
+import { enforceClientCertificates, loadWebConfig, tlsServerOptions } from './http/web-config.js';
 import { parseListenAddress } from './cli.js';
 import type { Logger } from './log.js';
 import { ReloadingRunner, Reloader, WebSettings, type ReloadResult } from './reload.js';
@@ -33,7 +35,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
   const version = exporterVersion();
   // Read and checked before anything starts: a bad web config is exit 2 with nothing running.
   const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile) : undefined;
-  const webSettings = new WebSettings(web);
+  const webSettings = new WebSettings(web, log);
   const before = [webSettings.middleware()];
   const collectors = createCollectors({ config, log, procRoot: opts.procfs }, opts.disabledCollectors);
   const runner = new ReloadingRunner(new CollectorRunner(collectors, config.collectorTimeoutMs, log), config);
@@ -53,7 +55,12 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     maxHeaderSize: 16 * 1024,
     connectionsCheckingInterval: 1000,
   };
-  const server = web?.tls ? https.createServer({ ...limits, ...tlsServerOptions(web.tls) }, app) : http.createServer(limits, app);
+  // Connections are capped below the fd limit and bounded in pipelining, silence and unread output.
+  const guard = new ConnectionGuard({ maxConnections: connectionCap(readNofileLimit()) });
+  const handler = guard.wrap(app);
+  const server = web?.tls ? https.createServer({ ...limits, ...tlsServerOptions(web.tls) }, handler) : http.createServer(limits, handler);
+  guard.attach(server);
+  if (web?.tls && server instanceof https.Server) enforceClientCertificates(server, web.tls);
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
 
@@ -88,6 +95,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
     version,
     tls: web?.tls ? 'on' : 'off',
     basic_auth: web && web.basicAuthUsers.size > 0 ? 'on' : 'off',
+    max_connections: guard.maxConnections,
   });
 
   const close = (): Promise<void> => {
@@ -104,6 +112,7 @@ export async function startExporter(opts: ServeOptions, config: Config, log: Log
         server.closeIdleConnections();
       });
       await stopped;
+      await webSettings.close();
     })();
     return closing;
   };

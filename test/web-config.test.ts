@@ -1,8 +1,10 @@
 // --web.config.file: TLS with certificates made here by openssl, checked by Node's real TLS
 // client; basic auth against bcrypt hashes; every config mistake is exit 2 naming file and key.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
@@ -83,6 +85,22 @@ describe('web config: TLS', () => {
   it('serves no metrics over plain HTTP on the TLS port', async () => {
     const r = await plainGet(portOf(exp));
     assert.notEqual(r, 'HTTP 200', 'plain HTTP must not be answered with metrics');
+  });
+
+  it('drops a client that sends one byte of a ClientHello and stalls, within seconds (not 120 s)', async () => {
+    const t0 = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const s = net.connect(portOf(exp), '127.0.0.1', () => s.write(Buffer.from([0x16])));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(Date.now() - t0));
+      setTimeout(() => {
+        s.destroy();
+        reject(new Error('the half-open handshake was still held after 30 s'));
+      }, 30_000).unref();
+    });
+    assert.ok(closedAfter >= 1000, `closed after ${closedAfter} ms: too early to be the handshake timeout`);
+    // And the server still answers.
+    assert.equal((await httpsGet(`https://127.0.0.1:${portOf(exp)}/-/healthy`, { ca: certs.ca })).status, 200);
   });
 
   it('accepts TLS 1.2 by default (exporter-toolkit minimum)', async () => {
@@ -226,13 +244,70 @@ describe('BasicAuth verification cache', () => {
   });
 
   it('bounds the bcrypt work a flood of distinct wrong passwords can queue', async () => {
-    const auth = new BasicAuth(new Map([['prometheus', HASH]]), { maxConcurrent: 1, maxQueued: 3 });
+    const auth = new BasicAuth(new Map([['prometheus', HASH]]), { maxQueued: 4 });
     const verdicts = await Promise.all(Array.from({ length: 12 }, (_, i) => auth.verify(header('prometheus', `guess-${i}`))));
     assert.equal(verdicts.filter((v) => v === 'busy').length, 8);
     assert.equal(verdicts.filter((v) => v === false).length, 4);
     assert.equal(auth.comparisons, 4);
     // The queue drained: the right password still gets in.
     assert.equal(await auth.verify(header('prometheus', PASSWORD)), true);
+    await auth.close();
+  });
+
+  it('keys its cache with a per-process secret: no password and no plain digest of one is kept', async () => {
+    const a = new BasicAuth(new Map([['prometheus', HASH]]));
+    const b = new BasicAuth(new Map([['prometheus', HASH]]));
+    assert.equal(await a.verify(header('prometheus', PASSWORD)), true);
+    assert.equal(await b.verify(header('prometheus', PASSWORD)), true);
+    const keys = (x: BasicAuth): string[] => [...((x as unknown as { granted: { items: Set<string> } }).granted.items)];
+    const [ka, kb] = [keys(a), keys(b)];
+    assert.equal(ka.length, 1);
+    assert.notEqual(ka[0], kb[0], 'the same credentials give another key in another process');
+    const plain = [`prometheus:${PASSWORD}`, `prometheus\0${PASSWORD}`];
+    for (const k of ka) for (const p of plain) {
+      assert.ok(!k.includes(PASSWORD));
+      assert.notEqual(k, createHash('sha256').update(p).digest('base64'));
+    }
+    await a.close();
+    await b.close();
+  });
+
+  it('compares an unknown user against a made-up hash of the configured cost, never a cheaper one', async () => {
+    const slow = bcrypt.hashSync('x', 9);
+    const auth = new BasicAuth(new Map([['prometheus', slow]]));
+    assert.equal(await auth.verify(header('ghost', 'x')), false);
+    assert.equal(await auth.verify(header('prometheus', 'y')), false);
+    assert.deepEqual([...auth.comparisonsByCost], [[9, 2]]);
+    await auth.close();
+  });
+
+  it('a flood of wrong passwords never evicts the cached verdict of the real scraper', async () => {
+    const auth = new BasicAuth(new Map([['prometheus', bcrypt.hashSync(PASSWORD, 4)]]), { deniedCacheSize: 8, grantedCacheSize: 4 });
+    assert.equal(await auth.verify(header('prometheus', PASSWORD)), true);
+    for (let i = 0; i < 40; i++) assert.equal(await auth.verify(header('prometheus', `wrong-${i}`)), false);
+    const before = auth.comparisons;
+    assert.equal(await auth.verify(header('prometheus', PASSWORD)), true);
+    assert.equal(auth.comparisons, before, 'still cached');
+    await auth.close();
+  });
+
+  it('runs bcrypt off the event loop', async () => {
+    const costly = bcrypt.hashSync('x', 12);
+    const auth = new BasicAuth(new Map([['prometheus', costly]]));
+    let last = performance.now();
+    let worstGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstGap = Math.max(worstGap, now - last);
+      last = now;
+    }, 5);
+    const t0 = performance.now();
+    assert.equal(await auth.verify(header('prometheus', 'wrong')), false);
+    const took = performance.now() - t0;
+    clearInterval(timer);
+    await auth.close();
+    // A cost-12 comparison is hundreds of milliseconds; the loop kept turning meanwhile.
+    assert.ok(worstGap < took / 2, `the event loop stalled ${worstGap.toFixed(0)} ms of a ${took.toFixed(0)} ms comparison`);
   });
 });
 
@@ -240,15 +315,16 @@ describe('web config: mistakes are exit 2 naming the file and the key', () => {
   const cases: Array<[string, () => unknown, RegExp]> = [
     ['an unknown top-level key', () => ({ basic_auth_user: { a: HASH } }), /\.yml: basic_auth_user: unknown key/],
     ['an unknown TLS key', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, certfile: 'x' } }), /tls_server_config\.certfile: unknown key/],
-    ['a TLS key exporter-toolkit has that this exporter does not implement', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, cipher_suites: ['TLS_AES_128_GCM_SHA256'] } }), /tls_server_config\.cipher_suites: is not supported/],
+    ['a cipher suite Go does not know', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, cipher_suites: ['TLS_RSA_WITH_RC4_128_MD5'] } }), /tls_server_config\.cipher_suites: unknown cipher: TLS_RSA_WITH_RC4_128_MD5/],
     ['a missing cert file', () => ({ tls_server_config: { cert_file: path.join(dir, 'missing.crt'), key_file: certs.serverKey } }), /tls_server_config\.cert_file: cannot read .*missing\.crt: ENOENT/],
     ['a key file that is a directory', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: dir } }), /tls_server_config\.key_file: cannot read .*: EISDIR/],
     ['a key that does not match the certificate', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.clientKey } }), /tls_server_config: cert_file .* and key_file .* are not a usable certificate and key/],
     ['a cert file that is not PEM', () => ({ tls_server_config: { cert_file: certs.caKey.replace('ca.key', 'server.ext'), key_file: certs.serverKey } }), /tls_server_config: cert_file .* are not a usable/],
-    ['key_file missing', () => ({ tls_server_config: { cert_file: certs.serverCert } }), /tls_server_config\.key_file: is required/],
-    ['a bad min_version', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, min_version: 'TLSv1.3' } }), /tls_server_config\.min_version: must be one of TLS10, TLS11, TLS12, TLS13/],
+    ['key_file missing', () => ({ tls_server_config: { cert_file: certs.serverCert } }), /tls_server_config\.key_file: missing one of key or key_file/],
+    ['a bad min_version', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, min_version: 'TLSv1.3' } }), /tls_server_config\.min_version: unknown TLS version \(one of TLS12, TLS13\)/],
+    ['min_version TLS11, which Node will not speak', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, min_version: 'TLS11' } }), /tls_server_config\.min_version: TLS11 is not supported/],
     ['max_version below min_version', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, min_version: 'TLS13', max_version: 'TLS12' } }), /tls_server_config\.max_version: must not be lower than min_version/],
-    ['client_auth_type without a CA', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, client_auth_type: 'RequireAndVerifyClientCert' } }), /tls_server_config\.client_ca_file: is required/],
+    ['client_ca_file without client_auth_type (exporter-toolkit refuses it)', () => ({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey, client_ca_file: certs.caCert } }), /tls_server_config\.client_ca_file: client CA's have been configured without a Client Auth Policy/],
     ['a header exporter-toolkit does not allow', () => ({ http_server_config: { headers: { 'Set-Cookie': 'a=b' } } }), /http_server_config\.headers\.Set-Cookie: unknown key/],
   ];
   for (const [what, doc, re] of cases) {

@@ -63,6 +63,28 @@ function wrapped(m: Metric, openMetrics: boolean): MetricLike {
   };
 }
 
+/**
+ * prom-client's nodejs_active_{handles,requests,resources}_total are gauges, and a gauge named
+ * *_total fails `promtool check metrics`; they are served as nodejs_active_*_all (same value,
+ * same help) beside the per-type nodejs_active_* gauges, which keep their names.
+ */
+function renameTotalGauges(registry: Registry): void {
+  for (const what of ['handles', 'requests', 'resources']) {
+    const old = registry.getSingleMetric(`nodejs_active_${what}_total`) as unknown as { help: string; collect?: () => void } | undefined;
+    if (!old?.collect) continue;
+    const collect = old.collect;
+    registry.removeSingleMetric(`nodejs_active_${what}_total`);
+    new Gauge({
+      name: `nodejs_active_${what}_all`,
+      help: old.help,
+      registers: [registry],
+      collect() {
+        collect.call(this);
+      },
+    });
+  }
+}
+
 /** The exporter's own long-lived metrics: prom-client defaults plus build info. */
 export class SelfMetrics {
   readonly registry = new Registry();
@@ -73,6 +95,7 @@ export class SelfMetrics {
     // twice the exporter's whole CPU budget (docs/performance.md, "Scrape cost and scale"). Stalls longer
     // than the interval are still caught; nodejs_eventloop_lag_seconds is measured per scrape.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 500 });
+    renameTotalGauges(this.registry);
     const info = new Gauge<'version' | 'node_version'>({
       name: 'hostaudit_exporter_build_info',
       help: 'A metric with a constant 1 value labeled by the exporter version and the Node.js version it runs on.',

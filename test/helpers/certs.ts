@@ -88,6 +88,9 @@ export function httpsGet(
     minVersion?: 'TLSv1.2' | 'TLSv1.3';
     maxVersion?: 'TLSv1.2' | 'TLSv1.3';
     headers?: Record<string, string>;
+    /** OpenSSL cipher list and key exchange groups the client offers. */
+    ciphers?: string;
+    ecdhCurve?: string;
   } = {},
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
@@ -100,6 +103,8 @@ export function httpsGet(
         ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}),
         ...(opts.minVersion ? { minVersion: opts.minVersion } : {}),
         ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}),
+        ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
+        ...(opts.ecdhCurve ? { ecdhCurve: opts.ecdhCurve } : {}),
         headers: { ...(opts.auth ? { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` } : {}), ...opts.headers },
         timeout: 15_000,
       },

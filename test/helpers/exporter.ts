@@ -24,6 +24,8 @@ export interface ExporterOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** A command the exporter runs under, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec, keeping the pid). */
+  wrap?: string[];
 }
 
 /** Every exporter child still running; killed when the test process exits, whatever happened. */
@@ -48,7 +50,9 @@ export class Exporter {
       writeFileSync(file, stringify(opts.config));
       args.push(`--config.file=${file}`);
     }
-    const child = spawn(process.execPath, exporterArgv(args), {
+    const argv = [process.execPath, ...exporterArgv(args)];
+    if (opts.wrap) argv.unshift(...opts.wrap);
+    const child = spawn(argv[0] as string, argv.slice(1), {
       cwd: opts.cwd ?? dir,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
