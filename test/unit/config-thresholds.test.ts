@@ -59,8 +59,8 @@ describe('thresholds config', () => {
     assert.equal(runbookLink(t, 'HostAuditLogsLarge'), 'https://wiki.example.com/hostaudit#HostAuditLogsLarge');
   });
 
-  it('links runbooks into docs/runbooks.md by default', () => {
-    assert.match(runbookLink(parse(undefined), 'HostAuditLogsLarge'), /\/docs\/runbooks\.md#hostauditlogslarge$/);
+  it('links runbooks to the exporter\'s own /runbooks page (docs/runbooks.md) by default', () => {
+    assert.equal(runbookLink(parse(undefined), 'HostAuditLogsLarge'), 'http://{{ $labels.instance }}/runbooks#hostauditlogslarge');
   });
 
   it('refuses unknown keys and bad values, naming the file and the key', () => {
