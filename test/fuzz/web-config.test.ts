@@ -39,7 +39,7 @@ const mutated = fc
 describe('fuzz: web config', () => {
   it('inputs that once failed: an alias with no anchor (toJS threw a ReferenceError)', () => {
     const f = path.join(ROOT, 'test', 'fuzz', 'corpus', 'web-config-unresolved-alias.yml');
-    assert.throws(() => loadWebConfig(f), (e: unknown) => e instanceof ConfigError && /invalid YAML \(an alias with no anchor\)/.test(e.message));
+    assert.throws(() => loadWebConfig(f), (e: unknown) => e instanceof ConfigError && /invalid YAML: unresolved alias/.test(e.message));
   });
 
   it('a mutated toolkit case is a valid config or one ConfigError line', () => {
