@@ -26,6 +26,7 @@ import { parse, stringify } from 'yaml';
 import { DASHBOARDS } from '../src/monitoring/dashboards/index.js';
 import { Exporter, ROOT } from './helpers/exporter.js';
 import { parseMetrics } from './helpers/metrics.js';
+import { BURN_CPU_PY } from './helpers/burn-cpu.js';
 import { Program, waitFor } from './helpers/program.js';
 import { freePort, programs, PYTHON, sleep, Supervisord, type ProgramSpec } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
@@ -34,21 +35,6 @@ const JOB = 'hostaudit';
 const HOSTS = ['fleet-host-1', 'fleet-host-2', 'fleet-host-3'] as const;
 const BURNER = { group: 'kalshi', name: 'kalshi_account_sync' };
 
-/** Burns SHARE of a core in each of PROCESSES processes, metered by CPU time (see e2e-prometheus.test.ts). */
-const BURN_CPU_PY = `import os, sys, time
-share, processes = float(sys.argv[1]), int(sys.argv[2])
-for _ in range(processes - 1):
-    if os.fork() == 0:
-        break
-period = 0.5
-while True:
-    wall, cpu = time.monotonic(), time.process_time()
-    while time.process_time() - cpu < share * period and time.monotonic() - wall < period:
-        pass
-    rest = period - (time.monotonic() - wall)
-    if rest > 0:
-        time.sleep(rest)
-`;
 
 interface Notification {
   receiver: string;

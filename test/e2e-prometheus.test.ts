@@ -10,7 +10,7 @@
 // and evaluation every second, rules' `for` 5s and their 5m rate window 15s (a counter's rate
 // over 5m needs 5 minutes of data), Alertmanager's group_wait/group_interval 1s.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,77 +24,18 @@ import { freePort, programs, PYTHON, sleep, Supervisord } from './helpers/superv
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 import https from 'node:https';
 import { makeCerts } from './helpers/certs.js';
+import { BURN_CPU_PY } from './helpers/burn-cpu.js';
+import { Program, waitFor } from './helpers/program.js';
 
 const JOB = 'hostaudit';
 const BURNER = { group: 'kalshi', name: 'kalshi_account_sync' };
 
-/**
- * burn_cpu.py SHARE PROCESSES: PROCESSES processes (the service and its forked workers), each
- * using SHARE of a core, metered by its own CPU time in half-second periods. Unlike a duty cycle
- * on wall time, it still reaches its share on a busy machine (up to its fair share of the CPU),
- * and it never catches up on a starved period, so its rate never exceeds SHARE.
- */
-const BURN_CPU_PY = `import os, sys, time
-share, processes = float(sys.argv[1]), int(sys.argv[2])
-for _ in range(processes - 1):
-    if os.fork() == 0:
-        break
-period = 0.5
-while True:
-    wall, cpu = time.monotonic(), time.process_time()
-    while time.process_time() - cpu < share * period and time.monotonic() - wall < period:
-        pass
-    rest = period - (time.monotonic() - wall)
-    if rest > 0:
-        time.sleep(rest)
-`;
 
 interface Notification {
   receiver: string;
   path: string;
   status: string;
   alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
-}
-
-/** A program we started (Prometheus, Alertmanager): its output, and a stop that waits. */
-class Program {
-  output = '';
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-  }
-  static start(cmd: string, args: string[]): Program {
-    return new Program(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-  async stop(): Promise<void> {
-    const c = this.child;
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs: number,
-  diag: () => string | Promise<string> = () => '',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what} (${String(last ?? '')})\n${await diag()}`);
 }
 
 interface PromResult {
@@ -229,7 +170,7 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     writeFileSync(amFile, stringify(am));
     const amCheck = spawnSync('amtool', ['check-config', amFile], { encoding: 'utf8' });
     assert.equal(amCheck.status, 0, amCheck.stdout + amCheck.stderr);
-    alertmanager = Program.start('prometheus-alertmanager', [
+    alertmanager = Program.start('alertmanager', 'prometheus-alertmanager', [
       `--config.file=${amFile}`,
       `--storage.path=${path.join(tmp, 'am-data')}`,
       `--web.listen-address=127.0.0.1:${amPort}`,
@@ -268,7 +209,7 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     writeFileSync(promFile, stringify(pc));
     const check = spawnSync('promtool', ['check', 'config', promFile], { encoding: 'utf8' });
     assert.equal(check.status, 0, check.stdout + check.stderr);
-    prometheus = Program.start('prometheus', [
+    prometheus = Program.start('prometheus', 'prometheus', [
       `--config.file=${promFile}`,
       `--storage.tsdb.path=${path.join(tmp, 'prom-data')}`,
       `--web.listen-address=127.0.0.1:${promPort}`,
