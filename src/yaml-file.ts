@@ -146,10 +146,10 @@ export function parseYaml(bytes: Buffer | string, file: string, opts: YamlOption
   let doc;
   try {
     // Duplicate keys are found below in one pass: yaml's own check compares each key with
-    // every other (60,000 keys took it 104 s).
+    // every other (quadratic in the keys).
     // logLevel: yaml would print its warnings to stderr beside our one line.
-    // Each YAML error is an Error object: without stack traces they cost a quarter (262,144
-    // errors: 944 ms against 3.1 s). Synchronous, so nothing else runs with the limit lowered.
+    // Each YAML error is an Error object: without stack traces they cost a fraction (figures in
+    // docs/reliability.md). Synchronous, so nothing else runs with the limit lowered.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {

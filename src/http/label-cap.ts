@@ -1,5 +1,5 @@
 // The length cap on label values: a value from the watched host (a program name, a
-// description, a path) is copied into many series, so a 10 MB name once made a 178 MB /metrics.
+// description, a path) is copied into many series, so one huge name would multiply into /metrics.
 import { createHash } from 'node:crypto';
 
 /** The longest label value written, in UTF-16 code units (characters, for ASCII). */

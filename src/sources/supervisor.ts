@@ -162,7 +162,7 @@ export class SupervisorClient {
       };
     }
     const xml = await exchange(mod, options, body, safeUrl(url), this.cfg.timeoutMs, signal);
-    // A large answer (5,000 processes: some 100 ms of decoding) is decoded in slices.
+    // A large answer (thousands of processes) is decoded in slices.
     const slicer = new WorkSlicer(signal ?? new AbortController().signal);
     try {
       return await decodeResponseSliced(xml, () => slicer.next());
