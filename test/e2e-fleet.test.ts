@@ -28,6 +28,7 @@ import { Exporter, ROOT } from './helpers/exporter.js';
 import { parseMetrics } from './helpers/metrics.js';
 import { BURN_CPU_PY } from './helpers/burn-cpu.js';
 import { Program, waitFor } from './helpers/program.js';
+import { startWebhook } from './helpers/webhook.js';
 import { freePort, programs, PYTHON, sleep, Supervisord, type ProgramSpec } from './helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 
@@ -213,20 +214,10 @@ describe('fleet end to end: agents → central Prometheus and VictoriaMetrics + 
     web = http.createServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end('ok'));
     await new Promise<void>((resolve) => web?.listen(0, '127.0.0.1', resolve));
     const webPort = (web.address() as AddressInfo).port;
-    hooks = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        try {
-          notifications.push({ ...(JSON.parse(body) as Omit<Notification, 'path'>), path: req.url ?? '' });
-        } catch {
-          // not a notification
-        }
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => hooks?.listen(0, '127.0.0.1', resolve));
-    const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
+    // The Alertmanager webhook the notifications come to.
+    const webhook = await startWebhook(notifications);
+    hooks = webhook.server;
+    const hookUrl = webhook.url;
     const [rules, recording] = rulesCopy() as [string, string];
 
     // Central Prometheus: the project's central config, a remote-write receiver.

@@ -26,6 +26,7 @@ import https from 'node:https';
 import { makeCerts } from './helpers/certs.js';
 import { BURN_CPU_PY } from './helpers/burn-cpu.js';
 import { Program, waitFor } from './helpers/program.js';
+import { startWebhook } from './helpers/webhook.js';
 
 const JOB = 'hostaudit';
 const BURNER = { group: 'kalshi', name: 'kalshi_account_sync' };
@@ -105,20 +106,9 @@ describe('end to end: exporter → Prometheus → Alertmanager, dashboards again
     const tlsPort = (tlsWeb.address() as AddressInfo).port;
 
     // Webhooks standing in for the pager and the chat.
-    hooks = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        try {
-          notifications.push({ ...(JSON.parse(body) as Omit<Notification, 'path'>), path: req.url ?? '' });
-        } catch {
-          // not a notification
-        }
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => hooks?.listen(0, '127.0.0.1', resolve));
-    const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
+    const webhook = await startWebhook(notifications);
+    hooks = webhook.server;
+    const hookUrl = webhook.url;
 
     const burner = path.join(tmp, 'burn_cpu.py');
     writeFileSync(burner, BURN_CPU_PY);

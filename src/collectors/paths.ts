@@ -194,26 +194,19 @@ export class PathsCollector implements Collector {
       const labels = { name: p.name, path: p.path };
       const w = this.watches?.figures(p.name, cutoffs(p, now));
       watchActive(labels, w ? 1 : 0);
-      if (w) {
-        errors(labels, w.errors);
-        last(labels, w.currentAt / 1000);
-        duration(labels, w.walkMs / 1000);
-        if (!w.ok) continue;
-        bytes(labels, w.bytes);
-        files(labels, w.files);
-        p.modifiedWithin.forEach((win, i) => modified({ ...labels, within: win.label }, w.filesModified[i] ?? 0));
-        continue;
-      }
-      const l = this.latest.get(p.name);
-      if (!l) continue; // not scanned yet
-      const r = l.result;
-      errors(labels, r.errors);
-      last(labels, l.finishedAt / 1000);
-      duration(labels, r.durationMs / 1000);
-      if (!r.ok) continue; // the root itself is missing or unreadable: no size to report
-      bytes(labels, r.bytes);
-      files(labels, r.files);
-      p.modifiedWithin.forEach((w, i) => modified({ ...labels, within: w.label }, r.filesModified[i] ?? 0));
+      const l = w ? undefined : this.latest.get(p.name);
+      // A watched path's figures are current now; a walked one's are its last finished walk's.
+      const f = w
+        ? { ...w, finishedAt: w.currentAt, durationMs: w.walkMs }
+        : l && { ...l.result, finishedAt: l.finishedAt };
+      if (!f) continue; // not scanned yet
+      errors(labels, f.errors);
+      last(labels, f.finishedAt / 1000);
+      duration(labels, f.durationMs / 1000);
+      if (!f.ok) continue; // the root itself is missing or unreadable: no size to report
+      bytes(labels, f.bytes);
+      files(labels, f.files);
+      p.modifiedWithin.forEach((win, i) => modified({ ...labels, within: win.label }, f.filesModified[i] ?? 0));
     }
     return b.build();
   }

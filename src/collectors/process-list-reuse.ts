@@ -1,8 +1,8 @@
 // Whether a process list supervisord gave earlier still describes its processes, judged from
 // /proc alone. Pure: the readings come in, a yes or no goes out.
 //
-// Why: supervisord builds getAllProcessInfo in Python, one struct per process: 3 ms for the
-// audited twelve services, 144 ms for 512 (docs/performance.md, "Scrape cost and scale"), paid by
+// Why: supervisord builds getAllProcessInfo in Python, one struct per process: cheap for a dozen
+// services, costly for hundreds (docs/performance.md, "Scrape cost and scale"), paid by
 // supervisord on every scrape and, on the scrape's critical path, more than the whole scrape
 // budget. Every change that matters starts or ends a process under supervisord (a start, a
 // crash, an exit, a restart, a stop once it completes), and each such change shows in /proc

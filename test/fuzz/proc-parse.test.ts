@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseProcNetTcp, parseProcStat, socketInode, TCP_STATES } from '../../src/sources/proc-parse.js';
-import { fuzzParams } from '../helpers/fuzz.js';
+import { fuzzParams, mutate, textEdit } from '../helpers/fuzz.js';
 
 /** Wall time allowed per parse on a loaded machine: the parsers are linear, inputs < 100 kB. */
 const BUDGET_MS = 500;
@@ -68,24 +68,7 @@ function referenceStat(text: string): Record<string, number | string> {
   };
 }
 
-const edit = fc.record({
-  kind: fc.constantFrom('delete', 'insert', 'replace', 'duplicate', 'truncate'),
-  at: fc.double({ min: 0, max: 1, noNaN: true }),
-  len: fc.nat(40),
-  text: fc.oneof(fc.constantFrom(' ', '  ', '\n', '(', ')', ') ', '-', '-1', '0x1f', '1e3', '99999999999999999999', 'NaN', '\u0000', 'Z', ':', '[', ']'), fc.string({ maxLength: 12 })),
-});
-function mutate(doc: string, edits: ReadonlyArray<{ kind: string; at: number; len: number; text: string }>): string {
-  let d = doc;
-  for (const e of edits) {
-    const i = Math.floor(e.at * d.length);
-    if (e.kind === 'delete') d = d.slice(0, i) + d.slice(i + e.len);
-    else if (e.kind === 'insert') d = d.slice(0, i) + e.text + d.slice(i);
-    else if (e.kind === 'replace') d = d.slice(0, i) + e.text + d.slice(i + Math.max(1, e.text.length));
-    else if (e.kind === 'duplicate') d = d.slice(0, i + e.len) + d.slice(i, i + e.len) + d.slice(i + e.len);
-    else d = d.slice(0, i);
-  }
-  return d;
-}
+const edit = textEdit({ maxLen: 40, text: fc.oneof(fc.constantFrom(' ', '  ', '\n', '(', ')', ') ', '-', '-1', '0x1f', '1e3', '99999999999999999999', 'NaN', '\u0000', 'Z', ':', '[', ']'), fc.string({ maxLength: 12 })) });
 
 function timed<T>(what: string, fn: () => T): T {
   const t0 = performance.now();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { endsTable, MAX_TABLE_BYTES, parseSockstat, readNetTable, sixIsEmpty, tablesToRead } from '../../src/sources/tcp-table.js';
-import { fuzzParams } from '../helpers/fuzz.js';
+import { fuzzParams, mutate, textEdit } from '../helpers/fuzz.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
 const BUDGET_MS = 500;
@@ -27,23 +27,7 @@ const read = (f: string): string => {
 const sockstat = read('/proc/net/sockstat');
 const sockstat6 = read('/proc/net/sockstat6');
 
-const edit = fc.record({
-  kind: fc.constantFrom('delete', 'insert', 'replace', 'truncate'),
-  at: fc.double({ min: 0, max: 1, noNaN: true }),
-  len: fc.nat(30),
-  text: fc.oneof(fc.constantFrom(' ', '\n', 'TCP: ', 'TCP6: ', 'inuse ', 'tw ', '-1', '99999999999999999999999', 'orphan '), fc.string({ maxLength: 10 })),
-});
-function mutate(doc: string, edits: ReadonlyArray<{ kind: string; at: number; len: number; text: string }>): string {
-  let d = doc;
-  for (const e of edits) {
-    const i = Math.floor(e.at * d.length);
-    if (e.kind === 'delete') d = d.slice(0, i) + d.slice(i + e.len);
-    else if (e.kind === 'insert') d = d.slice(0, i) + e.text + d.slice(i);
-    else if (e.kind === 'replace') d = d.slice(0, i) + e.text + d.slice(i + Math.max(1, e.text.length));
-    else d = d.slice(0, i);
-  }
-  return d;
-}
+const edit = textEdit({ maxLen: 30, text: fc.oneof(fc.constantFrom(' ', '\n', 'TCP: ', 'TCP6: ', 'inuse ', 'tw ', '-1', '99999999999999999999999', 'orphan '), fc.string({ maxLength: 10 })), kinds: ['delete', 'insert', 'replace', 'truncate'] });
 
 function checkSockstat(a: string, b: string): void {
   const t0 = performance.now();

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { parseProcessInfo } from '../../src/sources/supervisor.js';
 import { SupervisorError } from '../../src/sources/supervisor-error.js';
 import { decodeResponse, decodeResponseSliced, MAX_DEPTH, XmlRpcFault, XmlRpcFormatError, type XmlRpcValue } from '../../src/sources/xmlrpc.js';
-import { fuzzParams } from '../helpers/fuzz.js';
+import { fuzzParams, mutate, textEdit } from '../helpers/fuzz.js';
 import { PYTHON } from '../helpers/supervisord.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp.js';
 
@@ -187,24 +187,7 @@ const fragments = fc.constantFrom(
   '\u0000',
   '\ud800',
 );
-const edit = fc.record({
-  kind: fc.constantFrom('delete', 'insert', 'replace', 'duplicate', 'truncate'),
-  at: fc.double({ min: 0, max: 1, noNaN: true }),
-  len: fc.nat(200),
-  text: fc.oneof(fragments, fc.string({ maxLength: 16 }), fc.string({ unit: 'binary', maxLength: 8 })),
-});
-function mutate(doc: string, edits: ReadonlyArray<{ kind: string; at: number; len: number; text: string }>): string {
-  let d = doc;
-  for (const e of edits) {
-    const i = Math.floor(e.at * d.length);
-    if (e.kind === 'delete') d = d.slice(0, i) + d.slice(i + e.len);
-    else if (e.kind === 'insert') d = d.slice(0, i) + e.text + d.slice(i);
-    else if (e.kind === 'replace') d = d.slice(0, i) + e.text + d.slice(i + Math.max(1, e.text.length));
-    else if (e.kind === 'duplicate') d = d.slice(0, i + e.len) + d.slice(i, i + e.len) + d.slice(i + e.len);
-    else d = d.slice(0, i);
-  }
-  return d;
-}
+const edit = textEdit({ maxLen: 200, text: fc.oneof(fragments, fc.string({ maxLength: 16 }), fc.string({ unit: 'binary', maxLength: 8 })) });
 
 describe('fuzz: XML-RPC', () => {
   it('decodes every captured supervisord answer as Python does', () => {

@@ -5,7 +5,7 @@
 // existed); one that goes takes its subtree and its watches with it. When events may have been
 // lost (a burst as large as the kernel's queue, a watcher error, the root replaced) the tree
 // says so through `lost` and its owner walks it again; past the watch budget it stops watching.
-import { lstatSync, opendirSync, readdirSync, watch, type Dir, type FSWatcher, type Stats } from 'node:fs';
+import { lstatSync, opendirSync, watch, type Dir, type FSWatcher, type Stats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Kind, TreeModel, type EntryStat } from './tree-model.js';
 import type { WatchBudget } from './watch-budget.js';
@@ -15,6 +15,8 @@ const SLICE_MS = 8;
 /** Longest path the kernel takes (PATH_MAX less the terminator). */
 const PATH_MAX = 4095;
 const SLASH = Buffer.from('/');
+/** Names queued for one directory before it is listed whole instead. */
+const MAX_PENDING_NAMES = 4096;
 
 export interface TreeFigures {
   ok: boolean;
@@ -255,7 +257,9 @@ export class WatchedTree {
     const names = this.pending.get(dir);
     if (name === null || name.length === 0) this.pending.set(dir, null);
     else if (names !== null) {
-      if (names) names.add(name.toString('latin1'));
+      // Past a few thousand names one listing of the directory is cheaper, and bounded.
+      if (names && names.size >= MAX_PENDING_NAMES) this.pending.set(dir, null);
+      else if (names) names.add(name.toString('latin1'));
       else this.pending.set(dir, new Set([name.toString('latin1')]));
     }
     if (!this.draining) setImmediate(() => void this.work());
@@ -280,7 +284,7 @@ export class WatchedTree {
         }
         const [d, names] = this.pending.entries().next().value as [number, Set<string> | null];
         this.pending.delete(d);
-        this.apply(d, names);
+        await this.apply(d, names, yieldIfDue);
         await yieldIfDue();
       }
     } finally {
@@ -356,7 +360,7 @@ export class WatchedTree {
   }
 
   /** Re-reads the entries an event named in `dir` (all of them for null) and the directory itself. */
-  private apply(dir: number, names: Set<string> | null): void {
+  private async apply(dir: number, names: Set<string> | null, yieldIfDue: () => Promise<void>): Promise<void> {
     const p = this.pathOf(dir);
     const self = this.lstat(p);
     if (dir === this.rootIndex) {
@@ -383,16 +387,29 @@ export class WatchedTree {
     let list: Iterable<string>;
     if (names === null) {
       // Which names changed is unknown: every name listed now and every name the model has.
-      let now: Buffer[] = [];
+      const all = new Set(this.model.childNames(dir));
+      let d: Dir | undefined;
       try {
-        now = readdirSync(p, { encoding: 'buffer' });
+        d = opendirSync(p, { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
+        for (let e = d.readSync(), n = 1; e !== null; e = d.readSync(), n++) {
+          all.add((e.name as unknown as Buffer).toString('latin1'));
+          if ((n & 255) === 0) await yieldIfDue();
+        }
       } catch {
-        now = [];
+        // gone or unreadable meanwhile: the names the model has are checked one by one
+      } finally {
+        d?.closeSync();
       }
-      list = new Set([...now.map((b) => b.toString('latin1')), ...this.model.childNames(dir)]);
+      list = all;
     } else list = names;
     const base = Buffer.concat([p, SLASH]);
+    let n = 0;
     for (const key of list) {
+      if ((++n & 255) === 0) {
+        // Thousands of names: the event loop gets its turn, and a directory removed meanwhile ends this.
+        await yieldIfDue();
+        if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
+      }
       this.eventsApplied++;
       const name = Buffer.from(key, 'latin1');
       const st = this.lstat(this.entryPath(base, name));
