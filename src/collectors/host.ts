@@ -2,7 +2,7 @@
 // config and the audit reports them), and process counts for the configured process_names.
 // Each part is read on its own, so one failing read leaves the others' series in place.
 import { describeError } from '../errors.js';
-import { countProcesses, countTcpStates, readHostMemory } from '../sources/host.js';
+import { countTcpStates, ProcessNameCounter, readHostMemory } from '../sources/host.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { hostTcp, processTable } from './shared-readings.js';
 import { ProcReader } from '../sources/proc-tree.js';
@@ -10,11 +10,14 @@ import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 export class HostCollector implements Collector {
   readonly name = 'host';
+  private readonly names: ProcessNameCounter;
 
   constructor(
     private readonly processNames: readonly string[],
     private readonly proc: ProcReader = new ProcReader(),
-  ) {}
+  ) {
+    this.names = new ProcessNameCounter(proc.root);
+  }
 
   prefetch(ctx: CollectContext): void {
     hostTcp(ctx, this.proc.root).catch(() => undefined); // memoized; collect() awaits it and reports a failure
@@ -48,7 +51,7 @@ export class HostCollector implements Collector {
     if (this.processNames.length > 0) {
       const procs = b.gauge('hostaudit_host_processes', 'Host processes whose name or argv[0] base name matches.', ['name']);
       try {
-        for (const [name, n] of countProcesses(this.processNames, processTable(ctx, this.proc), this.proc.root)) procs({ name }, n);
+        for (const [name, n] of this.names.count(this.processNames, processTable(ctx, this.proc))) procs({ name }, n);
       } catch (err) {
         failures.push(`processes: ${describeError(err)}`);
       }

@@ -106,39 +106,42 @@ export class SelfMetrics {
   }
 }
 
-const rendered = new WeakMap<object, Map<ContentType, Promise<Buffer>>>();
-
 /**
- * render() once per collection and format: every scrape that shares a collection (see
+ * Renders each collection once per format: every scrape that shares a collection (see
  * CollectorRunner.collect) shares its body too, so 50 concurrent scrapes cost one render,
- * not 50. The cache is keyed weakly by the collection, so it goes with it.
+ * not 50. The bodies are keyed weakly by the collection, so they go with it; the last body's
+ * size sizes the next one's buffer from the start. One per server.
  */
-export function renderOnce(
-  collection: { families: readonly MetricFamily[] },
-  self: SelfMetrics | undefined,
-  contentType: ContentType,
-): Promise<Buffer> {
-  let byType = rendered.get(collection);
-  if (!byType) {
-    byType = new Map();
-    rendered.set(collection, byType);
-  }
-  let body = byType.get(contentType);
-  if (!body) {
-    body = renderBytes(collection.families, self, contentType);
-    byType.set(contentType, body);
-  }
-  return body;
-}
+export class BodyRenderer {
+  private readonly rendered = new WeakMap<object, Map<ContentType, Promise<Buffer>>>();
+  private sizeHint = 64 * 1024;
 
-/** The last body's size: the next one is written into a buffer that size from the start. */
-let sizeHint = 64 * 1024;
+  constructor(private readonly self: SelfMetrics | undefined) {}
+
+  once(collection: { families: readonly MetricFamily[] }, contentType: ContentType): Promise<Buffer> {
+    let byType = this.rendered.get(collection);
+    if (!byType) {
+      byType = new Map();
+      this.rendered.set(collection, byType);
+    }
+    let body = byType.get(contentType);
+    if (!body) {
+      body = renderBytes(collection.families, this.self, contentType, this.sizeHint).then((b) => {
+        this.sizeHint = b.length;
+        return b;
+      });
+      byType.set(contentType, body);
+    }
+    return body;
+  }
+}
 
 /** The exposition as the response body's bytes (UTF-8). */
 export async function renderBytes(
   families: readonly MetricFamily[],
   self: SelfMetrics | undefined,
   contentType: ContentType,
+  sizeHint = 64 * 1024,
 ): Promise<Buffer> {
   const om = contentType === OPENMETRICS_TEXT;
   // The collected families are written here directly: prom-client's Registry did the same
@@ -173,7 +176,6 @@ export async function renderBytes(
     w.raw(t);
   }
   w.raw(om ? '\n# EOF\n' : '\n');
-  sizeHint = w.length;
   return w.bytes();
 }
 

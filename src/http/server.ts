@@ -3,7 +3,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type { CollectionResult } from '../collectors/run-collectors.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { negotiate, renderOnce, type SelfMetrics } from './exposition.js';
+import { BodyRenderer, negotiate, type SelfMetrics } from './exposition.js';
 import { landingPage } from './landing-page.js';
 import type { LiveAudit } from './audit-page.js';
 import { loadRunbooksPage } from './runbooks-page.js';
@@ -32,6 +32,7 @@ export function createApp(opts: AppOptions): express.Express {
   let ready = false;
   let waiting = 0;
   const maxWaiting = opts.maxConcurrentScrapes ?? 64;
+  const bodies = new BodyRenderer(opts.self);
 
   app.use((req, res, next) => {
     // Every endpoint is read-only, but for POST /-/reload.
@@ -59,7 +60,7 @@ export function createApp(opts: AppOptions): express.Express {
     try {
       const collection = await opts.runner.collect();
       const contentType = negotiate(req.get('accept'));
-      const body = await renderOnce(collection, opts.self, contentType);
+      const body = await bodies.once(collection, contentType);
       res.status(200).set('Content-Type', contentType).send(body);
     } catch (err) {
       opts.log.error('scrape failed', { err: describeError(err) });

@@ -29,49 +29,53 @@ export function argv0Basename(cmdline: string): string {
 const KTHREADD = 2;
 
 /**
- * argv[0] base names by pid, kept while the same process (pid and start time) lives: a
- * process's argv[0] is read once, not on every scrape, so counting names costs one pass
- * over the process table the supervisor collector already read.
+ * Counts live processes by name. Owns the argv[0] base names by pid, kept while the same
+ * process (pid and start time) lives: a process's argv[0] is read once, not on every scrape,
+ * so counting names costs one pass over the process table the supervisor collector read.
  */
-const argv0Cache = new Map<number, { start: number; argv0: string }>();
+export class ProcessNameCounter {
+  private readonly argv0 = new Map<number, { start: number; argv0: string }>();
 
-function argv0Of(pid: number, start: number, procRoot: string): string {
-  const hit = argv0Cache.get(pid);
-  if (hit && hit.start === start) return hit.argv0;
-  let argv0 = '';
-  try {
-    argv0 = argv0Basename(readProcFile(`${procRoot}/${pid}/cmdline`));
-  } catch {
-    // exited since the table was read
-  }
-  argv0Cache.set(pid, { start, argv0 });
-  return argv0;
-}
+  constructor(private readonly procRoot = '/proc') {}
 
-/**
- * Live (non-zombie) processes matching each name, by comm or argv[0] base name. A process
- * matching several names counts once under each. comm is cut at 15 characters by the kernel,
- * so long script names match through argv[0] (or, run via a shebang, through comm).
- */
-export function countProcesses(names: readonly string[], table: ProcessTable, procRoot = '/proc'): Map<string, number> {
-  const counts = new Map<string, number>(names.map((n) => [n, 0]));
-  if (names.length === 0) return counts;
-  for (const pid of argv0Cache.keys()) if (!table.byPid.has(pid)) argv0Cache.delete(pid);
-  for (const st of table.byPid.values()) {
-    if (st.state === 'Z') continue;
-    // argv[0] is read only when comm alone does not decide, and never for kernel threads.
-    const kernel = st.ppid === KTHREADD || st.pid === KTHREADD;
-    let argv0: string | undefined = kernel ? '' : undefined;
-    for (const n of names) {
-      let hit = nameMatches(n, st.comm);
-      if (!hit) {
-        argv0 ??= argv0Of(st.pid, st.starttime, procRoot);
-        hit = argv0 !== '' && nameMatches(n, argv0);
+  /**
+   * Live (non-zombie) processes matching each name, by comm or argv[0] base name. A process
+   * matching several names counts once under each. comm is cut at 15 characters by the kernel,
+   * so long script names match through argv[0] (or, run via a shebang, through comm).
+   */
+  count(names: readonly string[], table: ProcessTable): Map<string, number> {
+    const counts = new Map<string, number>(names.map((n) => [n, 0]));
+    if (names.length === 0) return counts;
+    for (const pid of this.argv0.keys()) if (!table.byPid.has(pid)) this.argv0.delete(pid);
+    for (const st of table.byPid.values()) {
+      if (st.state === 'Z') continue;
+      // argv[0] is read only when comm alone does not decide, and never for kernel threads.
+      const kernel = st.ppid === KTHREADD || st.pid === KTHREADD;
+      let argv0: string | undefined = kernel ? '' : undefined;
+      for (const n of names) {
+        let hit = nameMatches(n, st.comm);
+        if (!hit) {
+          argv0 ??= this.argv0Of(st.pid, st.starttime);
+          hit = argv0 !== '' && nameMatches(n, argv0);
+        }
+        if (hit) counts.set(n, (counts.get(n) ?? 0) + 1);
       }
-      if (hit) counts.set(n, (counts.get(n) ?? 0) + 1);
     }
+    return counts;
   }
-  return counts;
+
+  private argv0Of(pid: number, start: number): string {
+    const hit = this.argv0.get(pid);
+    if (hit && hit.start === start) return hit.argv0;
+    let argv0 = '';
+    try {
+      argv0 = argv0Basename(readProcFile(`${this.procRoot}/${pid}/cmdline`));
+    } catch {
+      // exited since the table was read
+    }
+    this.argv0.set(pid, { start, argv0 });
+    return argv0;
+  }
 }
 
 /** Every known TCP state, so each series exists (at 0) and dashboards see no gaps. */
