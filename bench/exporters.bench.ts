@@ -20,6 +20,7 @@ import {
   cpuSeconds,
   duCpuSeconds,
   exporterLaunch,
+  failedCollectors,
   launchLine,
   get,
   loadAverage,
@@ -68,6 +69,8 @@ interface Results {
   spec: HostSpec;
   load: { before: string; after: string };
   latency: Record<string, { p50: number; p99: number; bytes: number }>;
+  /** hostaudit's latency rounds whose scrape reported a failed collector, by collector. */
+  failedCollectors: { rounds: number; failed: number; byCollector: Record<string, number> };
   cpuPerScrapeMs: Record<string, number>;
   cpuShare15s: Record<string, number>;
   /** CPU seconds of one `du -sb` of the scanned tree (warm cache), for the scans' share. */
@@ -135,13 +138,21 @@ async function waitForScans(e: RunningExporter, timeoutMs: number): Promise<void
   }
 }
 
-async function latency(exporters: RunningExporter[], samples: number): Promise<Results['latency']> {
+async function latency(exporters: RunningExporter[], samples: number): Promise<{ lat: Results['latency']; failed: Results['failedCollectors'] }> {
   const times = new Map<string, number[]>(exporters.map((e) => [e.name, []]));
   const bytes = new Map<string, number>();
+  const failed: Results['failedCollectors'] = { rounds: samples, failed: 0, byCollector: {} };
+  // A slow scrape may be a collector's deadline passing (e.g. supervisord too slow to answer):
+  // hostaudit's bodies are checked, after the clock stops.
+  const check = (body: string): void => {
+    const f = failedCollectors(body);
+    if (f.length > 0) failed.failed++;
+    for (const c of f) failed.byCollector[c] = (failed.byCollector[c] ?? 0) + 1;
+  };
   for (const e of exporters) for (let i = 0; i < 10; i++) await timedScrape(e.url); // warm-up
   for (let i = 0; i < samples; i++) {
     // Round robin, so load from the rest of the machine falls on all three alike.
-    for (const e of exporters) times.get(e.name)?.push(await timedScrape(e.url));
+    for (const e of exporters) times.get(e.name)?.push(await timedScrape(e.url, e.name === 'hostaudit-exporter' ? check : undefined));
     await sleep(20);
   }
   for (const e of exporters) bytes.set(e.name, (await get(e.url)).bytes);
@@ -150,7 +161,7 @@ async function latency(exporters: RunningExporter[], samples: number): Promise<R
     t.sort((a, b) => a - b);
     out[name] = { p50: percentile(t, 50), p99: percentile(t, 99), bytes: bytes.get(name) ?? 0 };
   }
-  return out;
+  return { lat: out, failed };
 }
 
 /** CPU seconds of each pid, by name. */
@@ -308,7 +319,7 @@ async function runHost(label: string, spec: HostSpec, full: boolean): Promise<Re
     note(`${label}: waiting for the first scans`);
     await waitForScans(ha, 600_000);
     note(`${label}: latency, ${SAMPLES} rounds`);
-    const lat = await latency(exporters, SAMPLES);
+    const { lat, failed } = await latency(exporters, SAMPLES);
     note(`${label}: CPU per scrape`);
     const perScrape: Record<string, number> = {};
     let svPerScrape = NaN;
@@ -327,6 +338,7 @@ async function runHost(label: string, spec: HostSpec, full: boolean): Promise<Re
       spec,
       load: { before, after: '' },
       latency: lat,
+      failedCollectors: failed,
       cpuPerScrapeMs: perScrape,
       cpuShare15s: share,
       duCpuS,
@@ -411,6 +423,11 @@ function report(r: Results): void {
       say(`- hostaudit's load on supervisord: ${pct(sv.hostauditLoad)} of a core (${figures}; no bar on this host)`);
     }
     say(`  supervisord CPU per hostaudit scrape, beyond the background poll: ${ms(sv.cpuPerScrapeMs)}`);
+  }
+  {
+    const f = r.failedCollectors;
+    const by = Object.entries(f.byCollector).map(([c, n]) => `${c} ${n}`).join(', ');
+    say(`- hostaudit scrapes with a failed collector in the latency rounds: ${f.failed} of ${f.rounds}${by ? ` (${by})` : ''}`);
   }
   say(`- RSS after start ${mb(r.rss.afterStart ?? 0)}, after the measurements ${mb(r.rss.afterMeasurements ?? 0)}`);
   if (r.pidusage) {
