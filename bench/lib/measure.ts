@@ -78,13 +78,17 @@ export async function startExporter(name: string, cmd: string, args: (listen: st
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One GET over a kept-alive connection (as Prometheus scrapes); the body is read fully. */
-export function get(url: string): Promise<{ status: number; bytes: number }> {
+/** One GET over a kept-alive connection (as Prometheus scrapes); the body is read fully (and kept with `keep`). */
+export function get(url: string, keep = false): Promise<{ status: number; bytes: number; body?: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent, timeout: 30_000 }, (res) => {
       let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (keep) chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ...(keep ? { body: Buffer.concat(chunks).toString() } : {}) }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -92,13 +96,19 @@ export function get(url: string): Promise<{ status: number; bytes: number }> {
   });
 }
 
-/** Milliseconds for one scrape. Throws on a non-200. */
-export async function timedScrape(url: string): Promise<number> {
+/** Milliseconds for one scrape. Throws on a non-200. `onBody` gets the body (read after the clock stops). */
+export async function timedScrape(url: string, onBody?: (body: string) => void): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const r = await get(url);
+  const r = await get(url, onBody !== undefined);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 200) throw new Error(`${url} answered ${r.status}`);
+  onBody?.(r.body ?? '');
   return ms;
+}
+
+/** The collectors a hostaudit scrape reports failed (hostaudit_collector_success 0). */
+export function failedCollectors(body: string): string[] {
+  return [...body.matchAll(/^hostaudit_collector_success\{[^}]*collector="([^"]+)"[^}]*\} 0$/gm)].map((m) => m[1] as string);
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

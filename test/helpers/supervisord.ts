@@ -22,6 +22,8 @@ export interface SupervisordOptions {
   inet?: { username: string; password: string };
   /** Protect the unix socket with these credentials. */
   unixAuth?: { username: string; password: string };
+  /** Extra [supervisord] settings, e.g. { minfds: '16384', minprocs: '4096' } for thousands of programs. */
+  supervisord?: Record<string, string>;
 }
 
 export const PYTHON = findPython();
@@ -102,6 +104,7 @@ export class Supervisord {
       'nodaemon=true',
       'loglevel=info',
       `identifier=test-${path.basename(this.dir)}`,
+      ...Object.entries(o.supervisord ?? {}).map(([k, v]) => `${k}=${v}`),
       '',
       '[rpcinterface:supervisor]',
       'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
