@@ -3,7 +3,6 @@
 // the configured expect_log_write_within. The rotation settings change only when
 // supervisord's configuration does, which changes its process list (reread/update, restart),
 // so getAllConfigInfo is asked when the list changes, not every scrape.
-import { lstatSync } from 'node:fs';
 import { expectationFor } from '../config-expectations.js';
 import { SourceError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -49,7 +48,11 @@ export class ServiceLogInfo {
     private readonly log: Logger,
   ) {}
 
-  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+  /**
+   * `liveMtimeMs`: the mtime of each process's live stdout (index 2i) and stderr (2i + 1) log,
+   * NaN when it is not a regular file (the caller's one lstat of it this scrape).
+   */
+  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], liveMtimeMs: Float64Array, signal?: AbortSignal): Promise<void> {
     const lastWrite = b.gauge('hostaudit_service_log_last_write_timestamp_seconds', 'Modification time of the live log file.', [...SERVICE, 'stream']);
     const maxBytes = b.gauge(
       'hostaudit_service_log_rotation_max_bytes',
@@ -63,13 +66,14 @@ export class ServiceLogInfo {
       SERVICE,
     );
     await this.refreshRotation(processes, signal);
-    for (const p of processes) {
+    for (let i = 0; i < processes.length; i++) {
+      const p = processes[i] as SupervisorProcess;
       const { group, name } = p;
       const rot = this.rotation.get(`${group}\u0000${name}`);
       for (const stream of ['stdout', 'stderr'] as const) {
         const file = stream === 'stdout' ? p.stdoutLogfile : p.stderrLogfile;
-        const mtime = liveLogMtime(file);
-        if (mtime !== undefined) lastWrite({ group, name, stream }, mtime);
+        const mtimeMs = liveMtimeMs[2 * i + (stream === 'stdout' ? 0 : 1)];
+        if (mtimeMs !== undefined && !Number.isNaN(mtimeMs)) lastWrite({ group, name, stream }, mtimeMs / 1000);
         const r = rot?.[stream];
         // Rotation applies to a log file supervisor writes itself (not syslog, not /dev/stdout).
         if (r && isLogFile(file)) {
@@ -97,16 +101,5 @@ export class ServiceLogInfo {
       if (!this.failedSaid) this.log.warn('supervisor.getAllConfigInfo failed: no log rotation figures', { err: describeError(err) });
       this.failedSaid = true;
     }
-  }
-}
-
-/** mtime (unix seconds) of a regular log file; undefined for none, a symlink, /dev/stdout, syslog. */
-function liveLogMtime(file: string): number | undefined {
-  if (!file || !file.startsWith('/')) return undefined;
-  try {
-    const st = lstatSync(file, { throwIfNoEntry: false });
-    return st && st.isFile() ? st.mtimeMs / 1000 : undefined;
-  } catch {
-    return undefined; // EACCES, ENOTDIR
   }
 }

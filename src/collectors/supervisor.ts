@@ -4,7 +4,7 @@ import { describeError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
 import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
-import { logFileBytesSync } from '../sources/service-logs.js';
+import { liveLogStat, withBackups } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import { SupervisorError } from '../sources/supervisor-error.js';
 import { WorkSlicer } from '../sources/work-slicer.js';
@@ -242,9 +242,10 @@ export class SupervisorCollector implements Collector {
       ctx.log.warn('reading /proc failed', { err: describeError(err) });
     }
 
-    const logSizes = snap.processes.map((p) => [logFileBytesSync(p.stdoutLogfile), logFileBytesSync(p.stderrLogfile)] as const);
+    // One lstat of each live log serves both its bytes (here) and its mtime (logInfo below).
+    const live = liveLogs(snap.processes);
 
-    const live = new Set<string>();
+    const liveKeys = new Set<string>();
     const emit = (p: SupervisorProcess, i: number): void => {
       // Label objects written out rather than spread from `l`: a spread costs several times a
       // literal, and a host of 500 services makes some 12,000 of them per scrape.
@@ -257,7 +258,8 @@ export class SupervisorCollector implements Collector {
       exitStatus(l, p.exitStatus);
       restarts(l, this.restarts.restarts(p));
 
-      const [out, err] = logSizes[i] ?? [];
+      const out = withBackups(p.stdoutLogfile, reading(live.size[2 * i]));
+      const err = withBackups(p.stderrLogfile, reading(live.size[2 * i + 1]));
       if (out !== undefined) logBytes({ group, name, stream: 'stdout' }, out);
       if (err !== undefined) logBytes({ group, name, stream: 'stderr' }, err);
 
@@ -271,7 +273,7 @@ export class SupervisorCollector implements Collector {
         return;
       }
       const key = RestartTracker.key(p);
-      live.add(key);
+      liveKeys.add(key);
       const c = this.monotonicCpu(key, u);
       cpu({ group, name, mode: 'user' }, c.user);
       cpu({ group, name, mode: 'system' }, c.system);
@@ -293,8 +295,8 @@ export class SupervisorCollector implements Collector {
       emit(snap.processes[i] as SupervisorProcess, i);
     }
     if (usage.size > 0) this.depth.add(b, snap.processes, usage, processTable(ctx, this.proc));
-    await this.logInfo.add(b, snap.processes, ctx.signal);
-    for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
+    await this.logInfo.add(b, snap.processes, live.mtimeMs, ctx.signal);
+    for (const key of this.cpu.keys()) if (!liveKeys.has(key)) this.cpu.delete(key);
     return b.build();
   }
 
@@ -350,6 +352,29 @@ export class SupervisorCollector implements Collector {
     return { user: prev.user, system: prev.system };
   }
 }
+
+/**
+ * Size and mtime (ms) of each process's live stdout (index 2i) and stderr (2i + 1) log, one
+ * lstat each; NaN for a log that is not a regular file. Numbers, not the Stats objects, are
+ * kept: they outlive the event loop slices of the collection.
+ */
+function liveLogs(processes: readonly SupervisorProcess[]): { size: Float64Array; mtimeMs: Float64Array } {
+  const size = new Float64Array(2 * processes.length).fill(NaN);
+  const mtimeMs = new Float64Array(2 * processes.length).fill(NaN);
+  for (let i = 0; i < processes.length; i++) {
+    const p = processes[i] as SupervisorProcess;
+    for (let j = 0; j < 2; j++) {
+      const st = liveLogStat(j === 0 ? p.stdoutLogfile : p.stderrLogfile);
+      if (!st) continue;
+      size[2 * i + j] = st.size;
+      mtimeMs[2 * i + j] = st.mtimeMs;
+    }
+  }
+  return { size, mtimeMs };
+}
+
+/** A reading of liveLogs, undefined for its NaN. */
+const reading = (n: number | undefined): number | undefined => (n === undefined || Number.isNaN(n) ? undefined : n);
 
 /**
  * supervisord describes a RUNNING process as "pid 1234, uptime 0:05:12": the uptime ticks, so
