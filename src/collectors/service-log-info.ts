@@ -39,6 +39,8 @@ export function parseRotation(v: XmlRpcValue): Map<string, { stdout?: Rotation; 
 
 export class ServiceLogInfo {
   private listKey = '';
+  /** The process list (the array itself) whose key is listKey. */
+  private listAsked: readonly SupervisorProcess[] | undefined;
   private rotation = new Map<string, { stdout?: Rotation; stderr?: Rotation }>();
   private failedSaid = false;
 
@@ -88,11 +90,18 @@ export class ServiceLogInfo {
 
   /** Asks getAllConfigInfo when the process list (names and log files) differs from the last one asked for. */
   private async refreshRotation(processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+    // The supervisor collector serves the same array while it reuses supervisord's list: no key to build.
+    if (processes === this.listAsked) return;
     const key = processes.map((p) => `${p.group}\u0000${p.name}\u0000${p.stdoutLogfile}\u0000${p.stderrLogfile}`).join('\u0001');
-    if (key === this.listKey) return;
+    if (key === this.listKey) {
+      this.listAsked = processes;
+      return;
+    }
+    this.listAsked = undefined;
     try {
       this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], signal));
       this.listKey = key;
+      this.listAsked = processes;
       this.failedSaid = false;
     } catch (err) {
       if (!(err instanceof SourceError)) throw err;
