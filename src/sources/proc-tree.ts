@@ -82,7 +82,8 @@ export function descendants(table: ProcessTable, root: number): number[] {
     if (seen.has(pid)) continue;
     seen.add(pid);
     out.push(pid);
-    for (const c of table.children.get(pid) ?? []) stack.push(c);
+    const kids = table.children.get(pid);
+    if (kids) for (const c of kids) stack.push(c);
   }
   return out;
 }
@@ -110,7 +111,7 @@ export interface TreeUsage {
   virtualBytes: number;
   openFds: number;
   /** Socket inodes held by the tree (the caller matches them against the TCP tables). */
-  socketInodes: Set<number>;
+  socketInodes: ReadonlySet<number>;
   /** Processes whose fd table was refused: openFds and socketInodes then miss theirs. */
   fdReadErrors: number;
   /** The tree's live processes, for the readings built on top (collectors/service-depth.ts). */
@@ -121,6 +122,9 @@ export interface FdEntries {
   names: string[];
   links: string[];
 }
+
+/** The socketInodes of a tree that holds none: most trees, so one shared empty set. */
+const NO_SOCKETS: ReadonlySet<number> = new Set<number>();
 
 /**
  * fd targets are kept per process while it has not run since they were read, and at most this
@@ -210,12 +214,13 @@ export class ProcReader {
       residentBytes: 0,
       virtualBytes: 0,
       openFds: 0,
-      socketInodes: new Set(),
+      socketInodes: NO_SOCKETS,
       fdReadErrors: 0,
       members: [],
     };
     let userTicks = 0;
     let systemTicks = 0;
+    let sockets: Set<number> | undefined;
     for (const pid of pids) {
       const st = table.byPid.get(pid);
       if (!st) continue;
@@ -237,10 +242,12 @@ export class ProcReader {
       member.fds = fds;
       u.openFds += fds.links.length;
       for (const link of fds.links) {
+        if (!link.startsWith('socket:')) continue; // most links are files: no regex for them
         const inode = socketInode(link);
-        if (inode !== undefined) u.socketInodes.add(inode);
+        if (inode !== undefined) (sockets ??= new Set()).add(inode);
       }
     }
+    if (sockets) u.socketInodes = sockets;
     u.userSeconds = userTicks / clockTicks;
     u.systemSeconds = systemTicks / clockTicks;
     return u;
@@ -260,19 +267,10 @@ export class ProcReader {
   /** The fds of one process of `table`, from fdCache when the process cannot have changed them. */
   private processFds(st: ProcStat, member: TreeMember): FdEntries | undefined {
     const procRoot = this.root;
-    const dir = `${procRoot}/${st.pid}/fd`;
-    const read = (): FdEntries | undefined => {
-      const r = fdEntries(dir);
-      if (r === 'refused') {
-        member.refused = true;
-        return undefined;
-      }
-      return r;
-    };
     if (st.threads !== 1) {
       // Another thread may have run while the leader slept: always read.
       this.fdCache.delete(st.pid);
-      return read();
+      return readFds(`${procRoot}/${st.pid}/fd`, member);
     }
     // The runtime is read before the links: a process that runs after this has a new runtime
     // by the next scrape, so links read meanwhile are never kept past a change.
@@ -283,7 +281,7 @@ export class ProcReader {
     if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime && now - hit.at < FD_CACHE_MAX_AGE_MS) {
       return hit.fds;
     }
-    const fds = read();
+    const fds = readFds(`${procRoot}/${st.pid}/fd`, member);
     if (fds && runtime !== undefined) this.fdCache.set(st.pid, { start: st.starttime, runtime, fds, at: now });
     else this.fdCache.delete(st.pid);
     return fds;
@@ -305,6 +303,14 @@ export class ProcReader {
   netNamespace(pid: number | 'self'): string | undefined {
     return netNamespace(pid, this.root);
   }
+}
+
+/** fdEntries of a tree member's fd directory; a refusal is marked on the member. */
+function readFds(dir: string, member: TreeMember): FdEntries | undefined {
+  const r = fdEntries(dir);
+  if (r !== 'refused') return r;
+  member.refused = true;
+  return undefined;
 }
 
 /** Errors that mean "not ours to read" rather than "gone". */
