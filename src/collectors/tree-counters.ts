@@ -78,7 +78,10 @@ export class TreeCounter {
   private seen = new Map<number, Seen>();
   private kept = 0;
   private high = 0;
+  /** This update's number: an entry whose `gen` is it was sampled by this update. */
   private gen = 0;
+  /** This update's fate, for settle (not kept past the update). */
+  private fate: ((pid: number, start: number) => PidFate) | undefined;
 
   /** foldsIntoParent: the kernel adds a reaped child's figure to its parent's (io, cmajflt). */
   constructor(private readonly foldsIntoParent: boolean) {}
@@ -130,28 +133,40 @@ export class TreeCounter {
       e.curValue = value;
       sum += value;
     }
-    for (const e of seen.values()) {
-      const isSampled = e.gen === g;
-      if (!e.fresh && !(isSampled && e.curStart === e.start)) {
-        const f = fate(e.pid, e.start);
-        // Whether its parent is among this update's samples (the entries kept for zombies are not).
-        const parentSampled = seen.get(e.ppid)?.gen === g;
-        if (f === 'zombie' && parentSampled) continue; // its parent will wait for it: decided when it is gone; its entry stays as it was
-        // Reaped by a parent still in the tree, for a figure the kernel folds in: already in
-        // the parent's value. Anything else (left the tree alive, reaped outside it): kept.
-        const reapedByTree = f === 'gone' && parentSampled;
-        if (!(this.foldsIntoParent && reapedByTree)) this.kept += e.value;
-      }
-      if (!isSampled) {
-        seen.delete(e.pid);
-        continue;
-      }
-      e.fresh = false;
-      e.ppid = e.curPpid;
-      e.start = e.curStart;
-      e.value = e.curValue;
+    // forEach with a callback made once per counter: a for-of over the Map would allocate an
+    // iterator result per entry.
+    this.fate = fate;
+    try {
+      seen.forEach(this.settle);
+    } finally {
+      this.fate = undefined;
     }
     this.high = Math.max(this.high, sum + this.kept);
     return this.high;
   }
+
+  /** One entry after this update's samples: accounts a process that left, promotes a sampled one, drops the rest. */
+  private readonly settle = (e: Seen): void => {
+    const seen = this.seen;
+    const g = this.gen;
+    const isSampled = e.gen === g;
+    if (!e.fresh && !(isSampled && e.curStart === e.start)) {
+      const f = (this.fate as (pid: number, start: number) => PidFate)(e.pid, e.start);
+      // Whether its parent is among this update's samples (the entries kept for zombies are not).
+      const parentSampled = seen.get(e.ppid)?.gen === g;
+      if (f === 'zombie' && parentSampled) return; // its parent will wait for it: decided when it is gone; its entry stays as it was
+      // Reaped by a parent still in the tree, for a figure the kernel folds in: already in
+      // the parent's value. Anything else (left the tree alive, reaped outside it): kept.
+      const reapedByTree = f === 'gone' && parentSampled;
+      if (!(this.foldsIntoParent && reapedByTree)) this.kept += e.value;
+    }
+    if (!isSampled) {
+      seen.delete(e.pid);
+      return;
+    }
+    e.fresh = false;
+    e.ppid = e.curPpid;
+    e.start = e.curStart;
+    e.value = e.curValue;
+  };
 }
