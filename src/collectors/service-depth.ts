@@ -16,7 +16,7 @@ import {
 import { isRefusal, type ProcessTable, type ProcReader, type TreeMember, type TreeUsage } from '../sources/proc-tree.js';
 import type { SupervisorProcess } from '../sources/supervisor.js';
 import type { FamilyBuilder } from './metric-family.js';
-import { RestartTracker } from './restart-tracker.js';
+import { serviceLabels, type ServiceLabels } from './service-labels.js';
 import { TreeCounter, TreeRows, valueColumn, type PidFate } from './tree-counters.js';
 
 const SERVICE = ['group', 'name'] as const;
@@ -84,7 +84,13 @@ export class ServiceDepth {
   ) {}
 
   /** Adds this scrape's depth families for every service with a process tree in `usage`. */
-  add(b: FamilyBuilder, processes: readonly SupervisorProcess[], usage: ReadonlyMap<SupervisorProcess, TreeUsage | undefined>, table: ProcessTable): void {
+  add(
+    b: FamilyBuilder,
+    processes: readonly SupervisorProcess[],
+    usage: ReadonlyMap<SupervisorProcess, TreeUsage | undefined>,
+    table: ProcessTable,
+    labels?: readonly ServiceLabels[],
+  ): void {
     const threads = b.gauge('hostaudit_service_threads', 'Threads over the process tree.', SERVICE);
     const io = b.counter(
       'hostaudit_service_io_bytes_total',
@@ -135,12 +141,13 @@ export class ServiceDepth {
     };
     const live = new Set<string>();
     const refusedServices: string[] = [];
-    for (const p of processes) {
+    for (let pi = 0; pi < processes.length; pi++) {
+      const p = processes[pi] as SupervisorProcess;
       const u = usage.get(p);
       if (!u) continue;
-      const { group, name } = p;
-      const l = { group, name };
-      const key = RestartTracker.key(p);
+      const L = labels?.[pi] ?? serviceLabels(p, p.description);
+      const l = L.service;
+      const key = L.key;
       live.add(key);
       const identity = `${u.rootPid}:${u.rootStartTicks}`;
       const acc = this.accountsOf(key);
@@ -202,12 +209,12 @@ export class ServiceDepth {
       threads(l, nThreads);
       majflt(l, acc.majorFaults.updateRows(identity, rows, cols.faults, fate));
       if (ioOk) {
-        io({ group, name, direction: 'read' }, acc.readBytes.updateRows(identity, rows, cols.ioRead, fate));
-        io({ group, name, direction: 'write' }, acc.writeBytes.updateRows(identity, rows, cols.ioWrite, fate));
+        io(L.ioRead, acc.readBytes.updateRows(identity, rows, cols.ioRead, fate));
+        io(L.ioWrite, acc.writeBytes.updateRows(identity, rows, cols.ioWrite, fate));
       }
       if (ctxOk) {
-        ctxsw({ group, name, kind: 'voluntary' }, acc.voluntary.updateRows(identity, rows, cols.vol, fate));
-        ctxsw({ group, name, kind: 'nonvoluntary' }, acc.nonvoluntary.updateRows(identity, rows, cols.nonvol, fate));
+        ctxsw(L.voluntary, acc.voluntary.updateRows(identity, rows, cols.vol, fate));
+        ctxsw(L.nonvoluntary, acc.nonvoluntary.updateRows(identity, rows, cols.nonvol, fate));
       }
       if (smapsOk) {
         pss(l, pssSum);

@@ -10,6 +10,7 @@ import type { SupervisorClient, SupervisorProcess } from '../sources/supervisor.
 import type { XmlRpcValue } from '../sources/xmlrpc.js';
 import type { FamilyBuilder } from './metric-family.js';
 import { isLogFile } from '../sources/service-log-files.js';
+import { serviceLabels, type ServiceLabels } from './service-labels.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -54,7 +55,7 @@ export class ServiceLogInfo {
    * `liveMtimeMs`: the mtime of each process's live stdout (index 2i) and stderr (2i + 1) log,
    * NaN when it is not a regular file (the caller's one lstat of it this scrape).
    */
-  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], liveMtimeMs: Float64Array, signal?: AbortSignal): Promise<void> {
+  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], labels: readonly ServiceLabels[], liveMtimeMs: Float64Array, signal?: AbortSignal): Promise<void> {
     const lastWrite = b.gauge('hostaudit_service_log_last_write_timestamp_seconds', 'Modification time of the live log file.', [...SERVICE, 'stream']);
     const maxBytes = b.gauge(
       'hostaudit_service_log_rotation_max_bytes',
@@ -70,21 +71,22 @@ export class ServiceLogInfo {
     await this.refreshRotation(processes, signal);
     for (let i = 0; i < processes.length; i++) {
       const p = processes[i] as SupervisorProcess;
-      const { group, name } = p;
-      const rot = this.rotation.get(`${group}\u0000${name}`);
+      const L = labels[i] ?? serviceLabels(p, p.description);
+      const rot = this.rotation.get(L.key);
       for (const stream of ['stdout', 'stderr'] as const) {
         const file = stream === 'stdout' ? p.stdoutLogfile : p.stderrLogfile;
+        const l = stream === 'stdout' ? L.stdout : L.stderr;
         const mtimeMs = liveMtimeMs[2 * i + (stream === 'stdout' ? 0 : 1)];
-        if (mtimeMs !== undefined && !Number.isNaN(mtimeMs)) lastWrite({ group, name, stream }, mtimeMs / 1000);
+        if (mtimeMs !== undefined && !Number.isNaN(mtimeMs)) lastWrite(l, mtimeMs / 1000);
         const r = rot?.[stream];
         // Rotation applies to a log file supervisor writes itself (not syslog, not /dev/stdout).
         if (r && isLogFile(file)) {
-          maxBytes({ group, name, stream }, r.maxBytes);
-          backups({ group, name, stream }, r.backups);
+          maxBytes(l, r.maxBytes);
+          backups(l, r.backups);
         }
       }
-      const within = expectationFor(this.expectations, group, name);
-      if (within !== undefined) expected({ group, name }, within / 1000);
+      const within = expectationFor(this.expectations, p.group, p.name);
+      if (within !== undefined) expected(L.service, within / 1000);
     }
   }
 
