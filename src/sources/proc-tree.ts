@@ -154,6 +154,12 @@ export class ProcReader {
    */
   private readonly fdCache = new Map<number, { start: number; runtime: string; fds: FdEntries; at: number }>();
   private fdCacheTable: ProcessTable | undefined;
+  /**
+   * Each /proc entry's last stat line and its parse (ProcStat readings are never changed by
+   * their users), marked with the pass that last read it.
+   */
+  private readonly statLines = new Map<string, { text: string; stat: ProcStat | undefined; gen: number }>();
+  private statGen = 0;
 
   constructor(readonly root = '/proc') {}
 
@@ -179,6 +185,7 @@ export class ProcReader {
     const procRoot = this.root;
     const byPid = new Map<number, ProcStat>();
     const children = new Map<number, number[]>();
+    const gen = ++this.statGen;
     for (const entry of readdirSync(procRoot)) {
       const c = entry.charCodeAt(0);
       if (c < 48 || c > 57) continue;
@@ -188,13 +195,25 @@ export class ProcReader {
       } catch {
         continue; // vanished between readdir and read
       }
-      const st = parseProcStat(text);
+      // The same line as last time parses to the same reading (the parse is a function of the
+      // text alone): most processes have not run since, and their line is not parsed again.
+      let hit = this.statLines.get(entry);
+      if (!hit) this.statLines.set(entry, (hit = { text, stat: parseProcStat(text), gen }));
+      else if (hit.text !== text) {
+        hit.text = text;
+        hit.stat = parseProcStat(text);
+      }
+      hit.gen = gen;
+      const st = hit.stat;
       if (!st) continue;
       byPid.set(st.pid, st);
       const list = children.get(st.ppid);
       if (list) list.push(st.pid);
       else children.set(st.ppid, [st.pid]);
     }
+    this.statLines.forEach((line, entry, lines) => {
+      if (line.gen !== gen) lines.delete(entry); // gone: forgotten
+    });
     return { byPid, children };
   }
 
