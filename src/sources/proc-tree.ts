@@ -23,25 +23,27 @@ function getconf(name: string, fallback: number): number {
  * growing it as needed. procfs reports size 0, so it reads until a read returns less than
  * asked: such a file's record is produced whole and handed over in one read when the buffer
  * can hold it, so that ends it without a further read for EOF (one syscall fewer per file: a
- * scrape reads hundreds). Returns the text and the buffer to use next time. Throws like
- * readFileSync when the file cannot be opened (the process is gone).
+ * scrape reads hundreds). Returns the length read into `into.buf` (a bigger buffer when it had
+ * to grow, kept there for next time). Throws like readFileSync when the file cannot be opened
+ * (the process is gone).
  */
-function readInto(file: string, buf: Buffer): { text: string; buf: Buffer } {
+function readInto(file: string, into: { buf: Buffer }): number {
   const fd = openSync(file, 'r');
   try {
+    let buf = into.buf;
     let len = 0;
     for (;;) {
       if (len === buf.length) {
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, len);
-        buf = bigger;
+        buf = into.buf = bigger;
       }
       const room = buf.length - len;
       const n = readSync(fd, buf, len, room, null);
       len += n;
       if (n < room) break;
     }
-    return { text: buf.toString('latin1', 0, len), buf };
+    return len;
   } finally {
     closeSync(fd);
   }
@@ -52,7 +54,9 @@ function readInto(file: string, buf: Buffer): { text: string; buf: Buffer } {
  * read with a buffer of its own (a small allocUnsafe comes from Node's shared pool).
  */
 export function readProcFile(file: string): string {
-  return readInto(file, Buffer.allocUnsafe(4096)).text;
+  const into = { buf: Buffer.allocUnsafe(4096) };
+  const len = readInto(file, into);
+  return into.buf.toString('latin1', 0, len);
 }
 
 /**
@@ -140,7 +144,7 @@ const FD_CACHE_MAX_AGE_MS = 60_000;
  */
 export class ProcReader {
   /** One buffer for every /proc read: readFileSync would fstat and allocate per file. */
-  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private readonly scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
   private consts: { clockTicks: number; pageSize: number } | undefined;
   /**
    * fd targets kept per process while it has not run since they were read. Listing
@@ -158,16 +162,15 @@ export class ProcReader {
    * Each /proc entry's last stat line and its parse (ProcStat readings are never changed by
    * their users), marked with the pass that last read it.
    */
-  private readonly statLines = new Map<string, { text: string; stat: ProcStat | undefined; gen: number }>();
+  private readonly statLines = new Map<string, { bytes: Buffer; stat: ProcStat | undefined; gen: number }>();
   private statGen = 0;
 
   constructor(readonly root = '/proc') {}
 
   /** A whole one-record file (see readInto), with this reader's buffer. */
   readFile(file: string): string {
-    const r = readInto(file, this.buf);
-    this.buf = r.buf;
-    return r.text;
+    const len = readInto(file, this.scratch);
+    return this.scratch.buf.toString('latin1', 0, len);
   }
 
   /** USER_HZ and the page size, read once (they cannot change while the system runs). */
@@ -189,19 +192,26 @@ export class ProcReader {
     for (const entry of readdirSync(procRoot)) {
       const c = entry.charCodeAt(0);
       if (c < 48 || c > 57) continue;
-      let text: string;
+      let len: number;
       try {
-        text = this.readFile(`${procRoot}/${entry}/stat`);
+        len = readInto(`${procRoot}/${entry}/stat`, this.scratch);
       } catch {
         continue; // vanished between readdir and read
       }
       // The same line as last time parses to the same reading (the parse is a function of the
-      // text alone): most processes have not run since, and their line is not parsed again.
+      // text alone): most processes have not run since, and their line is neither decoded nor
+      // parsed again (its bytes are compared where they were read).
+      const buf = this.scratch.buf;
       let hit = this.statLines.get(entry);
-      if (!hit) this.statLines.set(entry, (hit = { text, stat: parseProcStat(text), gen }));
-      else if (hit.text !== text) {
-        hit.text = text;
-        hit.stat = parseProcStat(text);
+      if (!hit || hit.bytes.length !== len || buf.compare(hit.bytes, 0, len, 0, len) !== 0) {
+        const bytes = Buffer.allocUnsafe(len);
+        buf.copy(bytes, 0, 0, len);
+        const stat = parseProcStat(buf.toString('latin1', 0, len));
+        if (!hit) this.statLines.set(entry, (hit = { bytes, stat, gen }));
+        else {
+          hit.bytes = bytes;
+          hit.stat = stat;
+        }
       }
       hit.gen = gen;
       const st = hit.stat;
