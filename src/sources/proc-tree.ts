@@ -204,7 +204,8 @@ export class ProcReader {
       const buf = this.scratch.buf;
       let hit = this.statLines.get(entry);
       if (!hit || hit.bytes.length !== len || buf.compare(hit.bytes, 0, len, 0, len) !== 0) {
-        const bytes = Buffer.allocUnsafe(len);
+        // Not from Node's shared pool: a kept slice would keep its whole 8 KiB slab alive.
+        const bytes = Buffer.allocUnsafeSlow(len);
         buf.copy(bytes, 0, 0, len);
         const stat = parseProcStat(buf.toString('latin1', 0, len));
         if (!hit) this.statLines.set(entry, (hit = { bytes, stat, gen }));
