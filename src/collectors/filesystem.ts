@@ -14,14 +14,52 @@ import { FamilyBuilder, type MetricFamily } from './metric-family.js';
 
 const LABELS = ['mountpoint', 'device', 'fstype'] as const;
 
-/** The nearest existing ancestor of `p` (itself when it exists), symlinks resolved. */
-function existing(p: string): string | undefined {
+/** The nearest existing ancestor of `p` (itself when it exists, `exact`), symlinks resolved. */
+function existing(p: string): { real: string; exact: boolean } | undefined {
   for (let cur = p; ; cur = path.dirname(cur)) {
     try {
-      return realpathSync(cur);
+      return { real: realpathSync(cur), exact: cur === p };
     } catch {
       if (cur === '/') return undefined;
     }
+  }
+}
+
+/**
+ * A target's mount is resolved again at least this often, so a symlink on its path that is
+ * pointed elsewhere is followed within this long; a mount or unmount is followed at once.
+ */
+export const RESOLVE_MAX_AGE_MS = 60_000;
+
+interface Resolved {
+  /** The target or its nearest existing ancestor, symlinks resolved; undefined when not even / resolves. */
+  real: string | undefined;
+  /** The target itself resolved (not an ancestor). */
+  exact: boolean;
+  mount: Mount | undefined;
+  /** When to resolve it again. */
+  due: number;
+  /** stat of `real` failed (EACCES…): said and skipped, never cached. */
+  error?: unknown;
+}
+
+function resolveMount(target: string, mounts: readonly Mount[], due: number): Resolved {
+  const e = existing(target);
+  if (e === undefined) return { real: undefined, exact: false, mount: undefined, due };
+  const { real, exact } = e;
+  try {
+    return { real, exact, mount: mountOf(mounts, devName(statSync(real).dev), real), due };
+  } catch (err) {
+    return { real, exact, mount: undefined, due, error: err };
+  }
+}
+
+/** Whether `p` exists now (symlinks followed), with no Error object for the common ENOENT. */
+function existsNow(p: string): boolean {
+  try {
+    return statSync(p, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false; // ENOTDIR, EACCES…: resolving it would find an ancestor too
   }
 }
 
@@ -36,24 +74,66 @@ export class FilesystemCollector implements Collector {
   readonly name = 'filesystem';
   /** Problems already logged (a path that stays unreadable is said once). */
   private readonly said = new Set<string>();
+  /** The mount table last parsed, and the text it was parsed from. */
+  private table: { who: string; text: string; mounts: Mount[] } | undefined;
+  /** Each target's mount, resolved against `table`: cleared when the table's text changes. */
+  private readonly resolved = new Map<string, Resolved>();
+  /** The service log list the cache was last pruned against (a new list is a new array). */
+  private prunedFor: readonly string[] | undefined;
+  /** Staggers the first resolutions' expiry, so a thousand log files do not all come due on one scrape. */
+  private spread = 0;
 
   constructor(
     private readonly configured: readonly string[],
     private readonly logs: ServiceLogFiles,
     private readonly proc: ProcReader,
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
+  /** PID 1's mount table (ours when PID 1's cannot be read), parsed again only when its text changes. */
   private mounts(): Mount[] {
     for (const who of ['1', 'self']) {
+      let text: string;
       try {
-        const m = parseMountinfo(this.proc.readFile(`${this.proc.root}/${who}/mountinfo`));
-        if (m.length > 0) return m;
+        text = this.proc.readFile(`${this.proc.root}/${who}/mountinfo`);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+        continue;
       }
+      const t = this.table;
+      if (t && t.who === who && t.text === text) return t.mounts;
+      const m = parseMountinfo(text);
+      if (m.length === 0) continue;
+      // A mount or an unmount can move any target to another filesystem: all are resolved again.
+      this.table = { who, text, mounts: m };
+      this.resolved.clear();
+      return m;
     }
     throw new Error(`cannot read ${this.proc.root}/1/mountinfo or ${this.proc.root}/self/mountinfo`);
+  }
+
+  /**
+   * The mount of `target`, from the cache until it comes due (a symlink pointed elsewhere is
+   * followed then) or, for a target that did not exist, until it does.
+   */
+  private resolve(target: string, mounts: readonly Mount[], now: number): Resolved {
+    const hit = this.resolved.get(target);
+    if (hit && now < hit.due && (hit.exact || !existsNow(target))) return hit;
+    const age = hit ? RESOLVE_MAX_AGE_MS : RESOLVE_MAX_AGE_MS / 2 + ((this.spread++ % 30) * RESOLVE_MAX_AGE_MS) / 60;
+    const r = resolveMount(target, mounts, now + age);
+    // A path that could not be stat'ed is tried again next scrape, as before the cache.
+    if (r.error === undefined) this.resolved.set(target, r);
+    else this.resolved.delete(target);
+    return r;
+  }
+
+  private prune(targets: readonly string[]): void {
+    const list = this.logs.list();
+    if (list === this.prunedFor) return;
+    this.prunedFor = list;
+    const keep = new Set(targets);
+    for (const t of this.resolved.keys()) if (!keep.has(t)) this.resolved.delete(t);
   }
 
   async collect(_ctx: CollectContext): Promise<MetricFamily[]> {
@@ -65,23 +145,39 @@ export class FilesystemCollector implements Collector {
     const targets = [...this.configured, ...this.logs.list()];
     if (targets.length === 0) return b.build();
     const mounts = this.mounts();
+    this.prune(targets);
+    const now = this.now();
     const done = new Set<Mount>();
     for (const t of targets) {
-      const real = existing(t);
-      if (real === undefined) continue;
-      let mount: Mount | undefined;
+      let real: string | undefined;
       try {
-        mount = mountOf(mounts, devName(statSync(real).dev), real);
-        if (!mount || done.has(mount)) continue;
-        const st = statfsSync(real);
-        const l = { mountpoint: mount.mountpoint, device: mount.device, fstype: mount.fstype };
-        size(l, st.blocks * st.bsize);
-        avail(l, st.bavail * st.bsize);
-        files(l, st.files);
-        filesFree(l, st.ffree);
-        done.add(mount);
+        for (let again = true; ; again = false) {
+          const r = this.resolve(t, mounts, now);
+          real = r.real;
+          if (r.error !== undefined) throw r.error;
+          if (r.real === undefined || !r.mount || done.has(r.mount)) break;
+          let st;
+          try {
+            st = statfsSync(r.real);
+          } catch (err) {
+            // The path resolved on an earlier scrape is gone (a directory removed): resolved again, once.
+            const code = (err as NodeJS.ErrnoException).code;
+            if (again && (code === 'ENOENT' || code === 'ENOTDIR')) {
+              this.resolved.delete(t);
+              continue;
+            }
+            throw err;
+          }
+          const l = { mountpoint: r.mount.mountpoint, device: r.mount.device, fstype: r.mount.fstype };
+          size(l, st.blocks * st.bsize);
+          avail(l, st.bavail * st.bsize);
+          files(l, st.files);
+          filesFree(l, st.ffree);
+          done.add(r.mount);
+          break;
+        }
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+        if ((err as NodeJS.ErrnoException).code === undefined || real === undefined) throw err;
         if (!this.said.has(real)) this.log.warn('statfs failed', { path: real, err: describeError(err) });
         this.said.add(real);
       }

@@ -16,8 +16,8 @@ import {
 import { isRefusal, type ProcessTable, type ProcReader, type TreeMember, type TreeUsage } from '../sources/proc-tree.js';
 import type { SupervisorProcess } from '../sources/supervisor.js';
 import type { FamilyBuilder } from './metric-family.js';
-import { RestartTracker } from './restart-tracker.js';
-import { TreeCounter, type CounterSample, type PidFate } from './tree-counters.js';
+import { serviceLabels, type ServiceLabels } from './service-labels.js';
+import { TreeCounter, TreeRows, valueColumn, type PidFate } from './tree-counters.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -56,6 +56,15 @@ interface Accounts {
   majorFaults: TreeCounter;
 }
 
+/** A tree's readings for its five TreeCounters, row for row with a TreeRows. */
+interface Columns {
+  faults: Float64Array;
+  ioRead: Float64Array;
+  ioWrite: Float64Array;
+  vol: Float64Array;
+  nonvol: Float64Array;
+}
+
 export class ServiceDepth {
   private readonly accounts = new Map<string, Accounts>();
   private readonly smaps = new Map<number, { start: number; due: number; value: SmapsRollup }>();
@@ -64,6 +73,9 @@ export class ServiceDepth {
   private readonly limits = new Map<number, { start: number; at: number; value: number }>();
   /** Services already named in the read-errors warning: said once, not every scrape. */
   private readonly warned = new Set<string>();
+  /** One tree's members and their five counter readings, reused from tree to tree (NaN: not read). */
+  private readonly rows = new TreeRows();
+  private cols: Columns = { faults: new Float64Array(16), ioRead: new Float64Array(16), ioWrite: new Float64Array(16), vol: new Float64Array(16), nonvol: new Float64Array(16) };
 
   constructor(
     private readonly proc: ProcReader,
@@ -72,7 +84,13 @@ export class ServiceDepth {
   ) {}
 
   /** Adds this scrape's depth families for every service with a process tree in `usage`. */
-  add(b: FamilyBuilder, processes: readonly SupervisorProcess[], usage: ReadonlyMap<SupervisorProcess, TreeUsage | undefined>, table: ProcessTable): void {
+  add(
+    b: FamilyBuilder,
+    processes: readonly SupervisorProcess[],
+    usage: ReadonlyMap<SupervisorProcess, TreeUsage | undefined>,
+    table: ProcessTable,
+    labels?: readonly ServiceLabels[],
+  ): void {
     const threads = b.gauge('hostaudit_service_threads', 'Threads over the process tree.', SERVICE);
     const io = b.counter(
       'hostaudit_service_io_bytes_total',
@@ -123,24 +141,24 @@ export class ServiceDepth {
     };
     const live = new Set<string>();
     const refusedServices: string[] = [];
-    for (const p of processes) {
+    for (let pi = 0; pi < processes.length; pi++) {
+      const p = processes[pi] as SupervisorProcess;
       const u = usage.get(p);
       if (!u) continue;
-      const { group, name } = p;
-      const l = { group, name };
-      const key = RestartTracker.key(p);
+      const L = labels?.[pi] ?? serviceLabels(p, p.description);
+      const l = L.service;
+      const key = L.key;
       live.add(key);
       const identity = `${u.rootPid}:${u.rootStartTicks}`;
       const acc = this.accountsOf(key);
 
-      const refused = new Set<number>();
-      for (const m of u.members) if (m.refused) refused.add(m.stat.pid);
+      // Members are distinct pids (descendants() visits each once): a count, not a set of them.
+      let refusedCount = 0;
+      const n = u.members.length;
+      const rows = this.rows;
+      rows.reset(n);
+      const cols = this.columns(n);
       let nThreads = 0;
-      const ioRead: CounterSample[] = [];
-      const ioWrite: CounterSample[] = [];
-      const vol: CounterSample[] = [];
-      const nonvol: CounterSample[] = [];
-      const faults: CounterSample[] = [];
       let ioOk = true;
       let smapsOk = true;
       let ctxOk = true;
@@ -148,28 +166,28 @@ export class ServiceDepth {
       let swapSum = 0;
       let ratio = 0;
       let ratioOk = true;
-      for (const m of u.members) {
+      for (let i = 0; i < n; i++) {
+        const m = u.members[i] as TreeMember;
         const st = m.stat;
-        const base = { pid: st.pid, ppid: st.ppid, start: st.starttime };
+        let refused = m.refused === true;
+        rows.push(st.pid, st.ppid, st.starttime);
         nThreads += st.threads;
-        faults.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: st.majflt + st.cmajflt });
+        cols.faults[i] = st.majflt + st.cmajflt;
 
         const rest = this.restingOf(m);
         const ioReading = rest?.io ? { ok: true as const, value: rest.io } : this.read(`${st.pid}/io`, parseProcIo);
-        if (ioReading.ok) {
-          ioRead.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: ioReading.value.readBytes });
-          ioWrite.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: ioReading.value.writeBytes });
-        } else if (ioReading.refused) {
+        cols.ioRead[i] = ioReading.ok ? ioReading.value.readBytes : NaN;
+        cols.ioWrite[i] = ioReading.ok ? ioReading.value.writeBytes : NaN;
+        if (!ioReading.ok && ioReading.refused) {
           ioOk = false;
-          refused.add(st.pid);
+          refused = true;
         }
 
         const cs = rest?.cs ? { ok: true as const, value: rest.cs } : this.read(`${st.pid}/status`, parseContextSwitches);
         this.noteResting(m, ioReading.ok ? ioReading.value : undefined, cs.ok ? cs.value : undefined);
-        if (cs.ok) {
-          vol.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: cs.value.voluntary });
-          nonvol.push({ pid: base.pid, ppid: base.ppid, start: base.start, value: cs.value.nonvoluntary });
-        } else if (cs.refused) ctxOk = false;
+        cols.vol[i] = cs.ok ? cs.value.voluntary : NaN;
+        cols.nonvol[i] = cs.ok ? cs.value.nonvoluntary : NaN;
+        if (!cs.ok && cs.refused) ctxOk = false;
 
         const sm = this.smapsOf(m);
         if (sm.ok) {
@@ -177,7 +195,7 @@ export class ServiceDepth {
           swapSum += sm.value.swapBytes;
         } else if (sm.refused) {
           smapsOk = false;
-          refused.add(st.pid);
+          refused = true;
         }
 
         if (m.fds) {
@@ -185,17 +203,18 @@ export class ServiceDepth {
           if (lim.ok && lim.value > 0) ratio = Math.max(ratio, m.fds.links.length / lim.value);
           else if (!lim.ok && lim.refused) ratioOk = false;
         } else if (m.refused) ratioOk = false;
+        if (refused) refusedCount++;
       }
 
       threads(l, nThreads);
-      majflt(l, acc.majorFaults.update(identity, faults, fate));
+      majflt(l, acc.majorFaults.updateRows(identity, rows, cols.faults, fate));
       if (ioOk) {
-        io({ group, name, direction: 'read' }, acc.readBytes.update(identity, ioRead, fate));
-        io({ group, name, direction: 'write' }, acc.writeBytes.update(identity, ioWrite, fate));
+        io(L.ioRead, acc.readBytes.updateRows(identity, rows, cols.ioRead, fate));
+        io(L.ioWrite, acc.writeBytes.updateRows(identity, rows, cols.ioWrite, fate));
       }
       if (ctxOk) {
-        ctxsw({ group, name, kind: 'voluntary' }, acc.voluntary.update(identity, vol, fate));
-        ctxsw({ group, name, kind: 'nonvoluntary' }, acc.nonvoluntary.update(identity, nonvol, fate));
+        ctxsw(L.voluntary, acc.voluntary.updateRows(identity, rows, cols.vol, fate));
+        ctxsw(L.nonvoluntary, acc.nonvoluntary.updateRows(identity, rows, cols.nonvol, fate));
       }
       if (smapsOk) {
         pss(l, pssSum);
@@ -203,11 +222,20 @@ export class ServiceDepth {
       }
       if (ratioOk) fdRatio(l, ratio);
       if (u.fdReadErrors === 0) deleted(l, deletedOpenBytes(this.proc.root, u.members));
-      readErrors(l, refused.size);
-      if (refused.size > 0) refusedServices.push(p.group === p.name ? p.name : `${p.group}:${p.name}`);
+      readErrors(l, refusedCount);
+      if (refusedCount > 0) refusedServices.push(p.group === p.name ? p.name : `${p.group}:${p.name}`);
     }
     for (const key of this.accounts.keys()) if (!live.has(key)) this.accounts.delete(key);
     this.warnOnce(refusedServices);
+  }
+
+  /** The five value columns, room for `n` rows. */
+  private columns(n: number): Columns {
+    const c = this.cols;
+    if (c.faults.length < n) {
+      this.cols = { faults: valueColumn(c.faults, n), ioRead: valueColumn(c.ioRead, n), ioWrite: valueColumn(c.ioWrite, n), vol: valueColumn(c.vol, n), nonvol: valueColumn(c.nonvol, n) };
+    }
+    return this.cols;
   }
 
   private accountsOf(key: string): Accounts {

@@ -3,7 +3,6 @@
 // the configured expect_log_write_within. The rotation settings change only when
 // supervisord's configuration does, which changes its process list (reread/update, restart),
 // so getAllConfigInfo is asked when the list changes, not every scrape.
-import { lstatSync } from 'node:fs';
 import { expectationFor } from '../config-expectations.js';
 import { SourceError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -11,6 +10,7 @@ import type { SupervisorClient, SupervisorProcess } from '../sources/supervisor.
 import type { XmlRpcValue } from '../sources/xmlrpc.js';
 import type { FamilyBuilder } from './metric-family.js';
 import { isLogFile } from '../sources/service-log-files.js';
+import { serviceLabels, type ServiceLabels } from './service-labels.js';
 
 const SERVICE = ['group', 'name'] as const;
 
@@ -40,6 +40,8 @@ export function parseRotation(v: XmlRpcValue): Map<string, { stdout?: Rotation; 
 
 export class ServiceLogInfo {
   private listKey = '';
+  /** The process list (the array itself) whose key is listKey. */
+  private listAsked: readonly SupervisorProcess[] | undefined;
   private rotation = new Map<string, { stdout?: Rotation; stderr?: Rotation }>();
   private failedSaid = false;
 
@@ -49,7 +51,11 @@ export class ServiceLogInfo {
     private readonly log: Logger,
   ) {}
 
-  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+  /**
+   * `liveMtimeMs`: the mtime of each process's live stdout (index 2i) and stderr (2i + 1) log,
+   * NaN when it is not a regular file (the caller's one lstat of it this scrape).
+   */
+  async add(b: FamilyBuilder, processes: readonly SupervisorProcess[], labels: readonly ServiceLabels[], liveMtimeMs: Float64Array, signal?: AbortSignal): Promise<void> {
     const lastWrite = b.gauge('hostaudit_service_log_last_write_timestamp_seconds', 'Modification time of the live log file.', [...SERVICE, 'stream']);
     const maxBytes = b.gauge(
       'hostaudit_service_log_rotation_max_bytes',
@@ -63,32 +69,41 @@ export class ServiceLogInfo {
       SERVICE,
     );
     await this.refreshRotation(processes, signal);
-    for (const p of processes) {
-      const { group, name } = p;
-      const rot = this.rotation.get(`${group}\u0000${name}`);
+    for (let i = 0; i < processes.length; i++) {
+      const p = processes[i] as SupervisorProcess;
+      const L = labels[i] ?? serviceLabels(p, p.description);
+      const rot = this.rotation.get(L.key);
       for (const stream of ['stdout', 'stderr'] as const) {
         const file = stream === 'stdout' ? p.stdoutLogfile : p.stderrLogfile;
-        const mtime = liveLogMtime(file);
-        if (mtime !== undefined) lastWrite({ group, name, stream }, mtime);
+        const l = stream === 'stdout' ? L.stdout : L.stderr;
+        const mtimeMs = liveMtimeMs[2 * i + (stream === 'stdout' ? 0 : 1)];
+        if (mtimeMs !== undefined && !Number.isNaN(mtimeMs)) lastWrite(l, mtimeMs / 1000);
         const r = rot?.[stream];
         // Rotation applies to a log file supervisor writes itself (not syslog, not /dev/stdout).
         if (r && isLogFile(file)) {
-          maxBytes({ group, name, stream }, r.maxBytes);
-          backups({ group, name, stream }, r.backups);
+          maxBytes(l, r.maxBytes);
+          backups(l, r.backups);
         }
       }
-      const within = expectationFor(this.expectations, group, name);
-      if (within !== undefined) expected({ group, name }, within / 1000);
+      const within = expectationFor(this.expectations, p.group, p.name);
+      if (within !== undefined) expected(L.service, within / 1000);
     }
   }
 
   /** Asks getAllConfigInfo when the process list (names and log files) differs from the last one asked for. */
   private async refreshRotation(processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+    // The supervisor collector serves the same array while it reuses supervisord's list: no key to build.
+    if (processes === this.listAsked) return;
     const key = processes.map((p) => `${p.group}\u0000${p.name}\u0000${p.stdoutLogfile}\u0000${p.stderrLogfile}`).join('\u0001');
-    if (key === this.listKey) return;
+    if (key === this.listKey) {
+      this.listAsked = processes;
+      return;
+    }
+    this.listAsked = undefined;
     try {
       this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], signal));
       this.listKey = key;
+      this.listAsked = processes;
       this.failedSaid = false;
     } catch (err) {
       if (!(err instanceof SourceError)) throw err;
@@ -97,16 +112,5 @@ export class ServiceLogInfo {
       if (!this.failedSaid) this.log.warn('supervisor.getAllConfigInfo failed: no log rotation figures', { err: describeError(err) });
       this.failedSaid = true;
     }
-  }
-}
-
-/** mtime (unix seconds) of a regular log file; undefined for none, a symlink, /dev/stdout, syslog. */
-function liveLogMtime(file: string): number | undefined {
-  if (!file || !file.startsWith('/')) return undefined;
-  try {
-    const st = lstatSync(file, { throwIfNoEntry: false });
-    return st && st.isFile() ? st.mtimeMs / 1000 : undefined;
-  } catch {
-    return undefined; // EACCES, ENOTDIR
   }
 }

@@ -4,12 +4,12 @@ import { describeError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
 import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
-import { logFileBytesSync } from '../sources/service-logs.js';
+import { liveLogStat, withBackups } from '../sources/service-logs.js';
 import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import { SupervisorError } from '../sources/supervisor-error.js';
 import { WorkSlicer } from '../sources/work-slicer.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
-import { FamilyBuilder, type MetricFamily } from './metric-family.js';
+import { FamilyBuilder, type Labels, type MetricFamily } from './metric-family.js';
 import { listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
@@ -17,6 +17,7 @@ import { supervisorFailure } from './supervisor-failure.js';
 import { FAILURE_TEXT, type SupervisorFailure } from '../sources/supervisor-error.js';
 import { ServiceDepth } from './service-depth.js';
 import { ServiceLogInfo } from './service-log-info.js';
+import { ServiceLabelCache, type ServiceLabels } from './service-labels.js';
 import type { ServiceLogFiles } from '../sources/service-log-files.js';
 
 const SERVICE = ['group', 'name'] as const;
@@ -66,6 +67,8 @@ export class SupervisorCollector implements Collector {
   private readonly depth: ServiceDepth;
   /** Log mtimes, rotation settings, expect_log_write_within (collectors/service-log-info.ts). */
   private readonly logInfo: ServiceLogInfo;
+  /** The label objects of each process's series, kept while the process list is reused. */
+  private readonly labels = new ServiceLabelCache(stableDescription);
 
   constructor(
     private readonly client: SupervisorClient,
@@ -242,24 +245,25 @@ export class SupervisorCollector implements Collector {
       ctx.log.warn('reading /proc failed', { err: describeError(err) });
     }
 
-    const logSizes = snap.processes.map((p) => [logFileBytesSync(p.stdoutLogfile), logFileBytesSync(p.stderrLogfile)] as const);
+    // One lstat of each live log serves both its bytes (here) and its mtime (logInfo below).
+    const live = liveLogs(snap.processes);
 
-    const live = new Set<string>();
+    const labels = this.labels.of(snap.processes);
+    const liveKeys = new Set<string>();
     const emit = (p: SupervisorProcess, i: number): void => {
-      // Label objects written out rather than spread from `l`: a spread costs several times a
-      // literal, and a host of 500 services makes some 12,000 of them per scrape.
-      const { group, name } = p;
-      const l = { group, name };
-      info({ group, name, description: stableDescription(p.description) }, 1);
-      for (const s of STATE_NAMES) state({ group, name, state: s }, s === p.state ? 1 : 0);
+      const L = labels[i] as ServiceLabels;
+      const l = L.service;
+      info(L.info, 1);
+      for (let k = 0; k < STATE_NAMES.length; k++) state(L.states[k] as Labels, STATE_NAMES[k] === p.state ? 1 : 0);
       upG(l, p.state === 'RUNNING' ? 1 : 0);
       if (p.start > 0) startTime(l, p.start);
       exitStatus(l, p.exitStatus);
       restarts(l, this.restarts.restarts(p));
 
-      const [out, err] = logSizes[i] ?? [];
-      if (out !== undefined) logBytes({ group, name, stream: 'stdout' }, out);
-      if (err !== undefined) logBytes({ group, name, stream: 'stderr' }, err);
+      const out = withBackups(p.stdoutLogfile, reading(live.size[2 * i]));
+      const err = withBackups(p.stderrLogfile, reading(live.size[2 * i + 1]));
+      if (out !== undefined) logBytes(L.stdout, out);
+      if (err !== undefined) logBytes(L.stderr, err);
 
       const u = usage.get(p);
       if (!u) {
@@ -270,11 +274,10 @@ export class SupervisorCollector implements Collector {
         tcp(l, 0);
         return;
       }
-      const key = RestartTracker.key(p);
-      live.add(key);
-      const c = this.monotonicCpu(key, u);
-      cpu({ group, name, mode: 'user' }, c.user);
-      cpu({ group, name, mode: 'system' }, c.system);
+      liveKeys.add(L.key);
+      const c = this.monotonicCpu(L.key, u);
+      cpu(L.cpuUser, c.user);
+      cpu(L.cpuSystem, c.system);
       rss(l, u.residentBytes);
       vms(l, u.virtualBytes);
       procs(l, u.processes);
@@ -292,9 +295,9 @@ export class SupervisorCollector implements Collector {
       await slice.next();
       emit(snap.processes[i] as SupervisorProcess, i);
     }
-    if (usage.size > 0) this.depth.add(b, snap.processes, usage, processTable(ctx, this.proc));
-    await this.logInfo.add(b, snap.processes, ctx.signal);
-    for (const key of this.cpu.keys()) if (!live.has(key)) this.cpu.delete(key);
+    if (usage.size > 0) this.depth.add(b, snap.processes, usage, processTable(ctx, this.proc), labels);
+    await this.logInfo.add(b, snap.processes, labels, live.mtimeMs, ctx.signal);
+    for (const key of this.cpu.keys()) if (!liveKeys.has(key)) this.cpu.delete(key);
     return b.build();
   }
 
@@ -350,6 +353,29 @@ export class SupervisorCollector implements Collector {
     return { user: prev.user, system: prev.system };
   }
 }
+
+/**
+ * Size and mtime (ms) of each process's live stdout (index 2i) and stderr (2i + 1) log, one
+ * lstat each; NaN for a log that is not a regular file. Numbers, not the Stats objects, are
+ * kept: they outlive the event loop slices of the collection.
+ */
+function liveLogs(processes: readonly SupervisorProcess[]): { size: Float64Array; mtimeMs: Float64Array } {
+  const size = new Float64Array(2 * processes.length).fill(NaN);
+  const mtimeMs = new Float64Array(2 * processes.length).fill(NaN);
+  for (let i = 0; i < processes.length; i++) {
+    const p = processes[i] as SupervisorProcess;
+    for (let j = 0; j < 2; j++) {
+      const st = liveLogStat(j === 0 ? p.stdoutLogfile : p.stderrLogfile);
+      if (!st) continue;
+      size[2 * i + j] = st.size;
+      mtimeMs[2 * i + j] = st.mtimeMs;
+    }
+  }
+  return { size, mtimeMs };
+}
+
+/** A reading of liveLogs, undefined for its NaN. */
+const reading = (n: number | undefined): number | undefined => (n === undefined || Number.isNaN(n) ? undefined : n);
 
 /**
  * supervisord describes a RUNNING process as "pid 1234, uptime 0:05:12": the uptime ticks, so

@@ -23,25 +23,27 @@ function getconf(name: string, fallback: number): number {
  * growing it as needed. procfs reports size 0, so it reads until a read returns less than
  * asked: such a file's record is produced whole and handed over in one read when the buffer
  * can hold it, so that ends it without a further read for EOF (one syscall fewer per file: a
- * scrape reads hundreds). Returns the text and the buffer to use next time. Throws like
- * readFileSync when the file cannot be opened (the process is gone).
+ * scrape reads hundreds). Returns the length read into `into.buf` (a bigger buffer when it had
+ * to grow, kept there for next time). Throws like readFileSync when the file cannot be opened
+ * (the process is gone).
  */
-function readInto(file: string, buf: Buffer): { text: string; buf: Buffer } {
+function readInto(file: string, into: { buf: Buffer }): number {
   const fd = openSync(file, 'r');
   try {
+    let buf = into.buf;
     let len = 0;
     for (;;) {
       if (len === buf.length) {
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, len);
-        buf = bigger;
+        buf = into.buf = bigger;
       }
       const room = buf.length - len;
       const n = readSync(fd, buf, len, room, null);
       len += n;
       if (n < room) break;
     }
-    return { text: buf.toString('latin1', 0, len), buf };
+    return len;
   } finally {
     closeSync(fd);
   }
@@ -52,7 +54,9 @@ function readInto(file: string, buf: Buffer): { text: string; buf: Buffer } {
  * read with a buffer of its own (a small allocUnsafe comes from Node's shared pool).
  */
 export function readProcFile(file: string): string {
-  return readInto(file, Buffer.allocUnsafe(4096)).text;
+  const into = { buf: Buffer.allocUnsafe(4096) };
+  const len = readInto(file, into);
+  return into.buf.toString('latin1', 0, len);
 }
 
 /**
@@ -82,7 +86,8 @@ export function descendants(table: ProcessTable, root: number): number[] {
     if (seen.has(pid)) continue;
     seen.add(pid);
     out.push(pid);
-    for (const c of table.children.get(pid) ?? []) stack.push(c);
+    const kids = table.children.get(pid);
+    if (kids) for (const c of kids) stack.push(c);
   }
   return out;
 }
@@ -110,7 +115,7 @@ export interface TreeUsage {
   virtualBytes: number;
   openFds: number;
   /** Socket inodes held by the tree (the caller matches them against the TCP tables). */
-  socketInodes: Set<number>;
+  socketInodes: ReadonlySet<number>;
   /** Processes whose fd table was refused: openFds and socketInodes then miss theirs. */
   fdReadErrors: number;
   /** The tree's live processes, for the readings built on top (collectors/service-depth.ts). */
@@ -121,6 +126,9 @@ export interface FdEntries {
   names: string[];
   links: string[];
 }
+
+/** The socketInodes of a tree that holds none: most trees, so one shared empty set. */
+const NO_SOCKETS: ReadonlySet<number> = new Set<number>();
 
 /**
  * fd targets are kept per process while it has not run since they were read, and at most this
@@ -136,7 +144,7 @@ const FD_CACHE_MAX_AGE_MS = 60_000;
  */
 export class ProcReader {
   /** One buffer for every /proc read: readFileSync would fstat and allocate per file. */
-  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private readonly scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
   private consts: { clockTicks: number; pageSize: number } | undefined;
   /**
    * fd targets kept per process while it has not run since they were read. Listing
@@ -150,14 +158,19 @@ export class ProcReader {
    */
   private readonly fdCache = new Map<number, { start: number; runtime: string; fds: FdEntries; at: number }>();
   private fdCacheTable: ProcessTable | undefined;
+  /**
+   * Each /proc entry's last stat line and its parse (ProcStat readings are never changed by
+   * their users), marked with the pass that last read it.
+   */
+  private readonly statLines = new Map<string, { bytes: Buffer; stat: ProcStat | undefined; gen: number }>();
+  private statGen = 0;
 
   constructor(readonly root = '/proc') {}
 
   /** A whole one-record file (see readInto), with this reader's buffer. */
   readFile(file: string): string {
-    const r = readInto(file, this.buf);
-    this.buf = r.buf;
-    return r.text;
+    const len = readInto(file, this.scratch);
+    return this.scratch.buf.toString('latin1', 0, len);
   }
 
   /** USER_HZ and the page size, read once (they cannot change while the system runs). */
@@ -175,22 +188,43 @@ export class ProcReader {
     const procRoot = this.root;
     const byPid = new Map<number, ProcStat>();
     const children = new Map<number, number[]>();
+    const gen = ++this.statGen;
     for (const entry of readdirSync(procRoot)) {
       const c = entry.charCodeAt(0);
       if (c < 48 || c > 57) continue;
-      let text: string;
+      let len: number;
       try {
-        text = this.readFile(`${procRoot}/${entry}/stat`);
+        len = readInto(`${procRoot}/${entry}/stat`, this.scratch);
       } catch {
         continue; // vanished between readdir and read
       }
-      const st = parseProcStat(text);
+      // The same line as last time parses to the same reading (the parse is a function of the
+      // text alone): most processes have not run since, and their line is neither decoded nor
+      // parsed again (its bytes are compared where they were read).
+      const buf = this.scratch.buf;
+      let hit = this.statLines.get(entry);
+      if (!hit || hit.bytes.length !== len || buf.compare(hit.bytes, 0, len, 0, len) !== 0) {
+        // Not from Node's shared pool: a kept slice would keep its whole 8 KiB slab alive.
+        const bytes = Buffer.allocUnsafeSlow(len);
+        buf.copy(bytes, 0, 0, len);
+        const stat = parseProcStat(buf.toString('latin1', 0, len));
+        if (!hit) this.statLines.set(entry, (hit = { bytes, stat, gen }));
+        else {
+          hit.bytes = bytes;
+          hit.stat = stat;
+        }
+      }
+      hit.gen = gen;
+      const st = hit.stat;
       if (!st) continue;
       byPid.set(st.pid, st);
       const list = children.get(st.ppid);
       if (list) list.push(st.pid);
       else children.set(st.ppid, [st.pid]);
     }
+    this.statLines.forEach((line, entry, lines) => {
+      if (line.gen !== gen) lines.delete(entry); // gone: forgotten
+    });
     return { byPid, children };
   }
 
@@ -210,12 +244,13 @@ export class ProcReader {
       residentBytes: 0,
       virtualBytes: 0,
       openFds: 0,
-      socketInodes: new Set(),
+      socketInodes: NO_SOCKETS,
       fdReadErrors: 0,
       members: [],
     };
     let userTicks = 0;
     let systemTicks = 0;
+    let sockets: Set<number> | undefined;
     for (const pid of pids) {
       const st = table.byPid.get(pid);
       if (!st) continue;
@@ -237,10 +272,12 @@ export class ProcReader {
       member.fds = fds;
       u.openFds += fds.links.length;
       for (const link of fds.links) {
+        if (!link.startsWith('socket:')) continue; // most links are files: no regex for them
         const inode = socketInode(link);
-        if (inode !== undefined) u.socketInodes.add(inode);
+        if (inode !== undefined) (sockets ??= new Set()).add(inode);
       }
     }
+    if (sockets) u.socketInodes = sockets;
     u.userSeconds = userTicks / clockTicks;
     u.systemSeconds = systemTicks / clockTicks;
     return u;
@@ -260,19 +297,10 @@ export class ProcReader {
   /** The fds of one process of `table`, from fdCache when the process cannot have changed them. */
   private processFds(st: ProcStat, member: TreeMember): FdEntries | undefined {
     const procRoot = this.root;
-    const dir = `${procRoot}/${st.pid}/fd`;
-    const read = (): FdEntries | undefined => {
-      const r = fdEntries(dir);
-      if (r === 'refused') {
-        member.refused = true;
-        return undefined;
-      }
-      return r;
-    };
     if (st.threads !== 1) {
       // Another thread may have run while the leader slept: always read.
       this.fdCache.delete(st.pid);
-      return read();
+      return readFds(`${procRoot}/${st.pid}/fd`, member);
     }
     // The runtime is read before the links: a process that runs after this has a new runtime
     // by the next scrape, so links read meanwhile are never kept past a change.
@@ -283,7 +311,7 @@ export class ProcReader {
     if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime && now - hit.at < FD_CACHE_MAX_AGE_MS) {
       return hit.fds;
     }
-    const fds = read();
+    const fds = readFds(`${procRoot}/${st.pid}/fd`, member);
     if (fds && runtime !== undefined) this.fdCache.set(st.pid, { start: st.starttime, runtime, fds, at: now });
     else this.fdCache.delete(st.pid);
     return fds;
@@ -305,6 +333,14 @@ export class ProcReader {
   netNamespace(pid: number | 'self'): string | undefined {
     return netNamespace(pid, this.root);
   }
+}
+
+/** fdEntries of a tree member's fd directory; a refusal is marked on the member. */
+function readFds(dir: string, member: TreeMember): FdEntries | undefined {
+  const r = fdEntries(dir);
+  if (r !== 'refused') return r;
+  member.refused = true;
+  return undefined;
 }
 
 /** Errors that mean "not ours to read" rather than "gone". */

@@ -5,7 +5,7 @@
 // async form costs a thread-pool round trip and, for every missing FILE.N that ends the
 // series, an Error object. With 500 supervised processes (1000 log files) the async version
 // was the largest single cost of a scrape; see docs/performance.md, "Scrape cost and scale".
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 
 /** Supervisor numbers backups contiguously from 1; stop at the first gap, and never loop forever. */
 const MAX_BACKUPS = 1000;
@@ -14,6 +14,17 @@ function regularFileSize(file: string): number | undefined {
   try {
     const st = lstatSync(file, { throwIfNoEntry: false });
     return st && st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined; // EACCES, ENOTDIR…
+  }
+}
+
+/** lstat of a live log file: its Stats when it is a regular file (symlinks not followed), else undefined. */
+export function liveLogStat(file: string): Stats | undefined {
+  if (!file || !file.startsWith('/')) return undefined;
+  try {
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    return st && st.isFile() ? st : undefined;
   } catch {
     return undefined; // EACCES, ENOTDIR…
   }
@@ -28,9 +39,16 @@ export async function logFileBytes(file: string): Promise<number | undefined> {
 }
 
 export function logFileBytesSync(file: string): number | undefined {
-  if (!file || !file.startsWith('/')) return undefined;
-  let total = regularFileSize(file);
-  if (total === undefined) return undefined;
+  return withBackups(file, liveLogStat(file)?.size);
+}
+
+/**
+ * `liveSize` (of `file` itself, from liveLogStat: the caller shares that one lstat with the
+ * log's mtime) plus the sizes of its backups; undefined when the live file is not a regular file.
+ */
+export function withBackups(file: string, liveSize: number | undefined): number | undefined {
+  if (liveSize === undefined) return undefined;
+  let total = liveSize;
   for (let i = 1; i <= MAX_BACKUPS; i++) {
     const size = regularFileSize(`${file}.${i}`);
     if (size === undefined) break;
