@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { defaultConfig } from '../src/config.js';
 import { SupervisorClient } from '../src/sources/supervisor.js';
 import { Exporter } from './helpers/exporter.js';
+import { answers, HostileSupervisord, type Behaviour } from './helpers/hostile-supervisord.js';
+import { makeTmpDir, removeTmpDir } from './helpers/tmp.js';
 import { find, value } from './helpers/metrics.js';
 import { PYTHON, sleep, Supervisord } from './helpers/supervisord.js';
 
@@ -117,5 +119,87 @@ describe('service log freshness and rotation with a real supervisord', () => {
     }
     assert.equal(got, 7 * 1024 * 1024);
     assert.equal(value(await exp.scrape(), 'hostaudit_service_log_rotation_backups', { name: 'added', stream: 'stdout' }), 2);
+  });
+});
+
+// supervisord builds getAllConfigInfo in Python: seconds of its CPU for thousands of programs.
+// A scrape must not wait for it past a moment, and a failed one is not asked again every scrape.
+describe('getAllConfigInfo slow or failing', () => {
+  let sv: Supervisord;
+  let peer: HostileSupervisord;
+  let exp: Exporter;
+  let dir: string;
+  let configAsks = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  /** Forwards to the real supervisord, but answers getAllConfigInfo with `config` instead. */
+  const withConfig = (config: Behaviour): Behaviour => {
+    const forward = peer.forward();
+    return (c, methods) => {
+      if (!methods.includes('supervisor.getAllConfigInfo')) return forward(c, methods);
+      configAsks++;
+      config(c, methods);
+    };
+  };
+
+  before(async () => {
+    dir = makeTmpDir('hostaudit-config-info-');
+    sv = await Supervisord.start({
+      programs: [{ name: 'rotated', command: `${PYTHON} ${FIXTURES}/chatter.py 5 3600`, options: { stdout_logfile_maxbytes: '4KB', stdout_logfile_backups: '3' } }],
+    });
+    await sv.waitFor((s) => s.get('rotated')?.state === 'RUNNING', 60_000);
+    peer = await HostileSupervisord.start(path.join(dir, 'peer.sock'), sv.unixUrl.slice('unix://'.length));
+  });
+
+  after(async () => {
+    for (const t of timers) clearTimeout(t);
+    await exp?.cleanup();
+    await peer?.close();
+    await sv?.cleanup();
+    removeTmpDir(dir);
+  });
+
+  it('answering after the collector deadline: the scrape goes on without rotation figures, which come with the answer', async () => {
+    const forward = peer.forward();
+    // Four seconds, twice the collector's deadline: a scrape waiting for it would fail the collector.
+    peer.behaviour = withConfig((c, methods) => {
+      const t = setTimeout(() => forward(c, methods), 4000);
+      timers.add(t);
+    });
+    exp = await Exporter.start({ config: { supervisor: { url: peer.url, timeout: '10s' }, collector_timeout: '2s' } });
+    try {
+      await slowAnswer(exp);
+    } finally {
+      await exp.cleanup();
+    }
+  });
+
+  async function slowAnswer(exp: Exporter): Promise<void> {
+    const first = await exp.scrape();
+    assert.equal(value(first, 'hostaudit_collector_success', { collector: 'supervisor' }), 1);
+    assert.equal(value(first, 'hostaudit_service_up', { name: 'rotated' }), 1);
+    assert.equal(find(first, 'hostaudit_service_log_rotation_max_bytes').length, 0, 'no figure before supervisord answered');
+    let got: number | undefined;
+    for (let i = 0; i < 100 && got === undefined; i++) {
+      await sleep(200);
+      const m = await exp.scrape();
+      assert.equal(value(m, 'hostaudit_collector_success', { collector: 'supervisor' }), 1);
+      got = value(m, 'hostaudit_service_log_rotation_max_bytes', { name: 'rotated', stream: 'stdout' });
+    }
+    assert.equal(got, 4096);
+    assert.equal(configAsks, 1, 'asked once for one process list');
+  }
+
+  it('failing: no rotation figures, the failure said once, and not asked again on every scrape', async () => {
+    configAsks = 0;
+    peer.behaviour = withConfig(answers.fault());
+    exp = await Exporter.start({ config: { supervisor: { url: peer.url } } });
+    for (let i = 0; i < 5; i++) {
+      const m = await exp.scrape();
+      assert.equal(value(m, 'hostaudit_collector_success', { collector: 'supervisor' }), 1);
+      assert.equal(find(m, 'hostaudit_service_log_rotation_max_bytes').length, 0);
+      assert.equal(value(m, 'hostaudit_service_up', { name: 'rotated' }), 1);
+    }
+    assert.equal(configAsks, 1, 'one ask for one process list within a minute');
+    assert.equal(exp.output.match(/getAllConfigInfo failed/g)?.length, 1);
   });
 });

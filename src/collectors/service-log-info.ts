@@ -2,7 +2,9 @@
 // rotation settings for it (getAllConfigInfo: `*_logfile_maxbytes`, `*_logfile_backups`) and
 // the configured expect_log_write_within. The rotation settings change only when
 // supervisord's configuration does, which changes its process list (reread/update, restart),
-// so getAllConfigInfo is asked when the list changes, not every scrape.
+// so getAllConfigInfo is asked when the list changes, not every scrape. supervisord builds that
+// answer in Python, in seconds of its CPU for thousands of programs, so a scrape waits for it
+// only briefly: past ROTATION_WAIT_MS the answer lands for a later scrape.
 import { expectationFor } from '../config-expectations.js';
 import { SourceError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -13,6 +15,11 @@ import { isLogFile } from '../sources/service-log-files.js';
 import { serviceLabels, type ServiceLabels } from './service-labels.js';
 
 const SERVICE = ['group', 'name'] as const;
+
+/** How long the scrape that asks getAllConfigInfo waits for it (a dozen programs answer in milliseconds). */
+export const ROTATION_WAIT_MS = 1000;
+/** After a failed getAllConfigInfo, the same process list is asked about again only after this long. */
+export const ROTATION_RETRY_MS = 60_000;
 
 export interface Rotation {
   maxBytes: number;
@@ -44,11 +51,20 @@ export class ServiceLogInfo {
   private listAsked: readonly SupervisorProcess[] | undefined;
   private rotation = new Map<string, { stdout?: Rotation; stderr?: Rotation }>();
   private failedSaid = false;
+  /** getAllConfigInfo on its way, at most one. */
+  private asking: Promise<void> | undefined;
+  /** The key of the list whose getAllConfigInfo failed, and when. */
+  private failed: { key: string; at: number } | undefined;
+  /** An error that is not supervisord's (a bug) from the background ask: fails the next scrape. */
+  private bug: unknown;
 
   constructor(
     private readonly client: SupervisorClient,
     private readonly expectations: ReadonlyMap<string, number>,
     private readonly log: Logger,
+    /** Aborted when the collector stops: ends an ask still on its way. */
+    private readonly stopping?: AbortSignal,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -59,10 +75,14 @@ export class ServiceLogInfo {
     const lastWrite = b.gauge('hostaudit_service_log_last_write_timestamp_seconds', 'Modification time of the live log file.', [...SERVICE, 'stream']);
     const maxBytes = b.gauge(
       'hostaudit_service_log_rotation_max_bytes',
-      "supervisor's stdout_logfile_maxbytes / stderr_logfile_maxbytes; 0 means the log is never rotated.",
+      "supervisor's stdout_logfile_maxbytes / stderr_logfile_maxbytes (getAllConfigInfo, asked when the process list changes); 0 means the log is never rotated.",
       [...SERVICE, 'stream'],
     );
-    const backups = b.gauge('hostaudit_service_log_rotation_backups', "supervisor's stdout_logfile_backups / stderr_logfile_backups.", [...SERVICE, 'stream']);
+    const backups = b.gauge(
+      'hostaudit_service_log_rotation_backups',
+      "supervisor's stdout_logfile_backups / stderr_logfile_backups (getAllConfigInfo, asked when the process list changes).",
+      [...SERVICE, 'stream'],
+    );
     const expected = b.gauge(
       'hostaudit_service_expected_log_write_within_seconds',
       'The configured expect_log_write_within: the service is silent when its log is older than this.',
@@ -90,27 +110,57 @@ export class ServiceLogInfo {
     }
   }
 
-  /** Asks getAllConfigInfo when the process list (names and log files) differs from the last one asked for. */
+  /**
+   * Asks getAllConfigInfo when the process list (names and log files) differs from the last
+   * one answered for, and waits for the answer at most ROTATION_WAIT_MS. Meanwhile the last
+   * answer's settings are served for the programs it named.
+   */
   private async refreshRotation(processes: readonly SupervisorProcess[], signal?: AbortSignal): Promise<void> {
+    if (this.bug !== undefined) {
+      const err = this.bug;
+      this.bug = undefined;
+      throw err;
+    }
     // The supervisor collector serves the same array while it reuses supervisord's list: no key to build.
-    if (processes === this.listAsked) return;
+    if (processes === this.listAsked || this.asking) return;
     const key = processes.map((p) => `${p.group}\u0000${p.name}\u0000${p.stdoutLogfile}\u0000${p.stderrLogfile}`).join('\u0001');
     if (key === this.listKey) {
       this.listAsked = processes;
       return;
     }
-    this.listAsked = undefined;
+    if (this.failed?.key === key && this.now() - this.failed.at < ROTATION_RETRY_MS) return;
+    const ask = this.ask(key, processes);
+    this.asking = ask;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      ask,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ROTATION_WAIT_MS);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private async ask(key: string, processes: readonly SupervisorProcess[]): Promise<void> {
     try {
-      this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], signal));
+      this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], this.stopping));
       this.listKey = key;
       this.listAsked = processes;
+      this.failed = undefined;
       this.failedSaid = false;
     } catch (err) {
-      if (!(err instanceof SourceError)) throw err;
+      if (!(err instanceof SourceError)) {
+        this.bug = err;
+        return;
+      }
+      this.failed = { key, at: this.now() };
       // supervisord before 3.3 has no getAllConfigInfo: no rotation series, said once.
       this.rotation = new Map();
-      if (!this.failedSaid) this.log.warn('supervisor.getAllConfigInfo failed: no log rotation figures', { err: describeError(err) });
+      if (!this.failedSaid && !this.stopping?.aborted) this.log.warn('supervisor.getAllConfigInfo failed: no log rotation figures', { err: describeError(err) });
       this.failedSaid = true;
+    } finally {
+      this.asking = undefined;
     }
   }
 }

@@ -79,7 +79,7 @@ export class SupervisorCollector implements Collector {
     private readonly serviceLogs?: ServiceLogFiles,
   ) {
     this.depth = new ServiceDepth(proc, log);
-    this.logInfo = new ServiceLogInfo(client, logWriteWithin, log);
+    this.logInfo = new ServiceLogInfo(client, logWriteWithin, log, this.stopping.signal);
   }
 
   start(): void {
