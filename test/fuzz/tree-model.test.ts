@@ -22,7 +22,8 @@ type Op =
   | { op: 'link'; target: number; parent: number }
   | { op: 'resize'; target: number; size: number }
   | { op: 'touch'; target: number; age: number }
-  | { op: 'remove'; target: number };
+  | { op: 'remove'; target: number }
+  | { op: 'count' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('file' as const), parent: fc.nat(50), size: fc.nat(10_000), age: fc.integer({ min: 0, max: 2 * HOUR }) }),
@@ -31,14 +32,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('resize' as const), target: fc.nat(50), size: fc.nat(10_000) }),
   fc.record({ op: fc.constant('touch' as const), target: fc.nat(50), age: fc.integer({ min: 0, max: 2 * HOUR }) }),
   fc.record({ op: fc.constant('remove' as const), target: fc.nat(50) }),
+  fc.constant({ op: 'count' as const }),
 );
 
 describe('TreeModel', () => {
   it('keeps du and find figures equal to a recount under any sequence of changes', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+      // settleAfter 0 merges the recent mtimes on almost every change; 4096 only when counted.
+      fc.property(fc.array(opArb, { maxLength: 80 }), fc.constantFrom(0, 2, 4096), (ops, settleAfter) => {
         const now = Date.now();
-        const model = new TreeModel(HOUR);
+        const model = new TreeModel(HOUR, settleAfter);
         // The reference: live entries by model index, and each inode's links.
         const live = new Map<number, Node>();
         const inodes = new Map<number, { size: number; mtime: number; nlink: number }>();
@@ -64,8 +67,32 @@ describe('TreeModel', () => {
             e.st = { ...e.st, size: x.size, mtimeMs: x.mtime, nlink: x.nlink };
           }
         };
+        // Recount: each inode once; regular files per entry.
+        const check = (): void => {
+          const counted = new Set<number>();
+          let bytes = 0;
+          let files = 0;
+          let recent = 0;
+          const cutoff = now - HOUR / 2;
+          for (const e of live.values()) {
+            const x = inodes.get(e.st.ino);
+            const size = x ? x.size : e.st.size;
+            if (!counted.has(e.st.ino)) {
+              counted.add(e.st.ino);
+              bytes += e.st.kind === Kind.File ? size : e.st.size;
+            }
+            if (e.st.kind === Kind.File) {
+              files++;
+              if ((x ? x.mtime : e.st.mtimeMs) >= cutoff) recent++;
+            }
+          }
+          assert.equal(model.files, files, 'files');
+          assert.equal(model.bytes, bytes, 'bytes');
+          assert.deepEqual(model.modifiedSince([cutoff]), [recent], 'modified');
+        };
         for (const o of ops) {
-          if (o.op === 'file') {
+          if (o.op === 'count') check();
+          else if (o.op === 'file') {
             const ino = nextIno++;
             inodes.set(ino, { size: o.size, mtime: now - o.age, nlink: 1 });
             const d = dirs(o.parent);
@@ -122,27 +149,7 @@ describe('TreeModel', () => {
             }
           }
         }
-        // Recount: each inode once; regular files per entry.
-        const counted = new Set<number>();
-        let bytes = 0;
-        let files = 0;
-        let recent = 0;
-        const cutoff = now - HOUR / 2;
-        for (const e of live.values()) {
-          const x = inodes.get(e.st.ino);
-          const size = x ? x.size : e.st.size;
-          if (!counted.has(e.st.ino)) {
-            counted.add(e.st.ino);
-            bytes += e.st.kind === Kind.File ? size : e.st.size;
-          }
-          if (e.st.kind === Kind.File) {
-            files++;
-            if ((x ? x.mtime : e.st.mtimeMs) >= cutoff) recent++;
-          }
-        }
-        assert.equal(model.files, files, 'files');
-        assert.equal(model.bytes, bytes, 'bytes');
-        assert.deepEqual(model.modifiedSince([cutoff]), [recent], 'modified');
+        check();
       }),
       fuzzParams(2000),
     );

@@ -52,14 +52,24 @@ export class TreeModel {
   bytes = 0;
   files = 0;
   /**
-   * The mtimes of regular files recent enough for the longest window, sorted; mtimes that came
-   * out of order (a walk's, a file set back in time) wait in `unsorted` until counted. Values,
-   * not entries: two files of the same mtime are interchangeable for a count.
+   * The mtimes of regular files recent enough for the longest window, sorted, as of the last
+   * settle; what changed since waits in `added` and `removed` (values, unsorted) and is merged
+   * in one pass when counted, or once enough has piled up. A change costs a push, not a splice
+   * of a list as long as the tree's recent files. Values, not entries: two files of the same
+   * mtime are interchangeable for a count.
    */
-  private recent: number[] = [];
-  private unsorted: number[] = [];
-  /** The longest `modified_within` window; older files are not kept in `recent`. */
-  constructor(private readonly maxWindowMs: number) {}
+  private recent = new Float64Array(0);
+  private added: number[] = [];
+  private removed: number[] = [];
+  /**
+   * `maxWindowMs`: the longest `modified_within` window; older files are not kept in `recent`.
+   * `settleAfter`: changes to the recent mtimes that may wait unmerged beyond a quarter of them
+   * (small in tests, so that merges happen between changes).
+   */
+  constructor(
+    private readonly maxWindowMs: number,
+    private readonly settleAfter = 4096,
+  ) {}
 
   get entries(): number {
     return this.used - this.free.length;
@@ -318,41 +328,65 @@ export class TreeModel {
       this.inRecent[i] = 0;
       return;
     }
-    const last = this.recent[this.recent.length - 1];
-    if (this.unsorted.length === 0 && (last === undefined || m >= last)) this.recent.push(m);
-    else this.unsorted.push(m);
+    this.added.push(m);
     this.inRecent[i] = 1;
+    this.settleIfPiled();
   }
 
   /** Takes a file's current mtime out of the windows' count (before it changes or the file goes). */
   private untrack(i: number): void {
     if (this.inRecent[i] !== 1) return;
     this.inRecent[i] = 0;
-    const m = this.mtime[i] as number;
-    const k = lowerBound(this.recent, m);
-    if (k < this.recent.length && this.recent[k] === m) {
-      this.recent.splice(k, 1);
-      return;
-    }
-    const u = this.unsorted.indexOf(m);
-    if (u >= 0) this.unsorted.splice(u, 1);
-    // Not found: it had aged out of the longest window already.
+    this.removed.push(this.mtime[i] as number);
+    this.settleIfPiled();
   }
 
-  /** Sorts what came out of order into `recent` and drops what has aged out of the longest window. */
+  /** Bounds what waits unmerged: a merge costs the length of `recent`, so it runs once a fair share of that has piled up. */
+  private settleIfPiled(): void {
+    if (this.added.length + this.removed.length > this.settleAfter + (this.recent.length >>> 2)) this.settle();
+  }
+
+  /**
+   * Merges `added` into `recent`, takes `removed` out (a removed value not there had aged out
+   * already: every copy of it went then, and none came back, as nothing older than the floor
+   * is tracked) and drops what has aged out of the longest window.
+   */
   private settle(): void {
-    if (this.unsorted.length > 0) {
-      const all = Float64Array.from([...this.recent, ...this.unsorted]).sort();
-      this.recent = Array.from(all);
-      this.unsorted = [];
+    const floor = this.floor();
+    const r = this.recent;
+    if (this.added.length === 0 && this.removed.length === 0) {
+      const cut = lowerBound(r, floor);
+      if (cut > 0) this.recent = r.slice(cut);
+      return;
     }
-    const cut = lowerBound(this.recent, this.floor());
-    if (cut > 0) this.recent.splice(0, cut);
+    const add = Float64Array.from(this.added).sort();
+    const rem = Float64Array.from(this.removed).sort();
+    this.added = [];
+    this.removed = [];
+    const out = new Float64Array(r.length + add.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    let n = 0;
+    for (;;) {
+      // The next value of the union of recent and add, in order.
+      let v: number;
+      if (i < r.length && (j >= add.length || (r[i] as number) <= (add[j] as number))) v = r[i++] as number;
+      else if (j < add.length) v = add[j++] as number;
+      else break;
+      while (k < rem.length && (rem[k] as number) < v) k++;
+      if (k < rem.length && rem[k] === v) {
+        k++;
+        continue;
+      }
+      if (v >= floor) out[n++] = v;
+    }
+    this.recent = n === out.length ? out : out.slice(0, n);
   }
 }
 
 /** First index whose mtime is >= t in a list sorted by mtime. */
-function lowerBound(a: readonly number[], t: number): number {
+function lowerBound(a: Float64Array, t: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
