@@ -57,7 +57,8 @@ export class WatchedTree {
   private pending = new Map<number, Set<string> | null>();
   private readonly toWalk: number[] = [];
   private burst = 0;
-  private burstReset = false;
+  /** A batch's turn is queued: every event of one read of the inotify queue arrives before it runs. */
+  private batchQueued = false;
   private draining = false;
   private lostReason: string | undefined;
   /** Events applied so far (tests and the debug log). */
@@ -83,6 +84,7 @@ export class WatchedTree {
     }
     this.rootOk = true;
     this.rootIno = st.ino;
+    this.rootKey = rootBuf.subarray(rootBuf.lastIndexOf(SLASH) + 1).toString('latin1');
     const root = this.model.addRoot(rootBuf, st);
     this.rootIndex = root;
     this.toWalk.push(root);
@@ -138,10 +140,15 @@ export class WatchedTree {
     this.watchers.clear();
   }
 
-  /** Paths of the directories events were applied in lately: a busy directory's is built once. */
-  private readonly dirPaths = new Map<number, Buffer>();
+  /**
+   * Paths of the directories events were applied in lately, each with a slash after it (the
+   * directory's own path is a view without it): a busy directory's is built once.
+   */
+  private readonly dirBases = new Map<number, Buffer>();
   /** One buffer for every entry path: a path is built into it, not allocated per entry. */
   private scratch = Buffer.allocUnsafe(PATH_MAX + 1);
+  /** The root's last path component as a latin1 key: the name its own events come under. */
+  private rootKey = '';
 
   /** `base` (a directory's path and a slash) followed by `name`, as a view of the scratch buffer. */
   private entryPath(base: Buffer, name: Buffer): Buffer {
@@ -152,18 +159,33 @@ export class WatchedTree {
     return this.scratch.subarray(0, n);
   }
 
-  /** The directory's path as bytes, from the root down. */
-  private pathOf(dir: number): Buffer {
-    const hit = this.dirPaths.get(dir);
+  /** As entryPath, for a name held as its latin1 key (one char per byte). */
+  private entryPathOfKey(base: Buffer, key: string): Buffer {
+    const n = base.length + key.length;
+    if (n > this.scratch.length) return Buffer.concat([base, Buffer.from(key, 'latin1')]);
+    base.copy(this.scratch, 0);
+    this.scratch.write(key, base.length, 'latin1');
+    return this.scratch.subarray(0, n);
+  }
+
+  /** The directory's path and a slash, as bytes, from the root down. */
+  private baseOf(dir: number): Buffer {
+    const hit = this.dirBases.get(dir);
     if (hit) return hit;
     const built = this.buildPath(dir);
-    if (this.dirPaths.size >= 1024) this.dirPaths.clear();
-    this.dirPaths.set(dir, built);
+    if (this.dirBases.size >= 1024) this.dirBases.clear();
+    this.dirBases.set(dir, built);
     return built;
   }
 
+  /** The directory's path, as bytes. */
+  private pathOf(dir: number): Buffer {
+    const base = this.baseOf(dir);
+    return base.subarray(0, base.length - 1);
+  }
+
   private buildPath(dir: number): Buffer {
-    const parts: Buffer[] = [];
+    const parts: Buffer[] = [SLASH];
     for (let d = dir; d >= 0; d = this.model.parentOf(d)) {
       const name = this.model.dirName(d);
       if (!name) throw new Error(`directory ${d} has no name`);
@@ -171,6 +193,11 @@ export class WatchedTree {
       if (this.model.parentOf(d) >= 0) parts.push(SLASH);
     }
     return Buffer.concat(parts.reverse());
+  }
+
+  /** The name a directory's own events (libuv names them after the watched path's last component) come under. */
+  private ownKey(dir: number): string {
+    return dir === this.rootIndex ? this.rootKey : (this.model.dirName(dir)?.toString('latin1') ?? '');
   }
 
   private lstat(p: Buffer): EntryStat | undefined {
@@ -236,7 +263,7 @@ export class WatchedTree {
       }
       this.unreadable.delete(d);
       this.pending.delete(d);
-      this.dirPaths.delete(d);
+      this.dirBases.delete(d);
     }
     this.opts.budget.release(n);
   }
@@ -244,14 +271,9 @@ export class WatchedTree {
   private onEvent(dir: number, name: Buffer | null): void {
     if (this.state === 'stopped' || this.state === 'lost') return;
     this.burst++;
-    if (!this.burstReset) {
-      // Every event of one read of the inotify queue arrives before this runs.
-      this.burstReset = true;
-      setImmediate(() => {
-        if (this.burst >= this.opts.overflowAt) this.lose(`${this.burst} events at once: some may have been dropped`);
-        this.burst = 0;
-        this.burstReset = false;
-      });
+    if (!this.batchQueued) {
+      this.batchQueued = true;
+      setImmediate(this.onBatch);
     }
     if (!this.model.dirName(dir)) return; // removed since
     const names = this.pending.get(dir);
@@ -262,8 +284,20 @@ export class WatchedTree {
       else if (names) names.add(name.toString('latin1'));
       else this.pending.set(dir, new Set([name.toString('latin1')]));
     }
-    if (!this.draining) setImmediate(() => void this.work());
   }
+
+  /** After one read of the inotify queue: a loss if it was as large as the kernel's queue, else its events applied. */
+  private readonly onBatch = (): void => {
+    this.batchQueued = false;
+    const n = this.burst;
+    this.burst = 0;
+    if (this.state === 'stopped' || this.state === 'lost') return;
+    if (n >= this.opts.overflowAt) {
+      this.lose(`${n} events at once: some may have been dropped`);
+      return;
+    }
+    if (!this.draining) void this.work();
+  };
 
   /** Applies queued events and walks queued directories, yielding between slices. */
   private async work(): Promise<void> {
@@ -317,7 +351,7 @@ export class WatchedTree {
     }
     this.unreadable.delete(dir);
     const seenBefore = this.state !== 'walking';
-    const base = Buffer.concat([p, SLASH]);
+    const base = this.baseOf(dir);
     let n = 0;
     try {
       for (;;) {
@@ -371,8 +405,11 @@ export class WatchedTree {
     }
     if (self && self.kind === Kind.Dir) this.model.update(dir, self);
     // A directory's own events (its permissions changed) come named after the directory itself:
-    // whether it can still be listed is checked on every event it gets.
-    if (!this.listable(p)) {
+    // whether it can still be listed is checked when it may have changed (such a name, a
+    // directory re-listed whole, unreadable before, or no longer lstat-able), not on every event
+    // in it, which would open and close it for each batch of changes.
+    const selfMayHaveChanged = names === null || !self || this.unreadable.has(dir) || names.has(this.ownKey(dir));
+    if (selfMayHaveChanged && !this.listable(p)) {
       if (!this.unreadable.has(dir)) {
         // As du: the directory's own size counts, what is inside it cannot be read.
         for (const key of [...this.model.childNames(dir)]) this.unwatch(this.model.remove(dir, key));
@@ -402,7 +439,7 @@ export class WatchedTree {
       }
       list = all;
     } else list = names;
-    const base = Buffer.concat([p, SLASH]);
+    const base = this.baseOf(dir);
     let n = 0;
     for (const key of list) {
       if ((++n & 255) === 0) {
@@ -411,8 +448,7 @@ export class WatchedTree {
         if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
       }
       this.eventsApplied++;
-      const name = Buffer.from(key, 'latin1');
-      const st = this.lstat(this.entryPath(base, name));
+      const st = this.lstat(this.entryPathOfKey(base, key));
       const i = this.model.lookup(dir, key);
       if (!st) {
         if (i !== undefined) this.unwatch(this.model.remove(dir, key));
@@ -424,7 +460,7 @@ export class WatchedTree {
         continue;
       }
       if (i !== undefined) this.unwatch(this.model.remove(dir, key));
-      const j = this.model.add(dir, name, st, true);
+      const j = this.model.add(dir, Buffer.from(key, 'latin1'), st, true);
       if (st.kind === Kind.Dir) this.toWalk.push(j);
     }
   }
