@@ -197,7 +197,7 @@ export class WatchedTree {
 
   /** The name a directory's own events (libuv names them after the watched path's last component) come under. */
   private ownKey(dir: number): string {
-    return dir === this.rootIndex ? this.rootKey : (this.model.dirName(dir)?.toString('latin1') ?? '');
+    return dir === this.rootIndex ? this.rootKey : this.model.keyOf(dir);
   }
 
   private lstat(p: Buffer): EntryStat | undefined {
@@ -275,7 +275,7 @@ export class WatchedTree {
       this.batchQueued = true;
       setImmediate(this.onBatch);
     }
-    if (!this.model.dirName(dir)) return; // removed since
+    if (!this.model.isDir(dir)) return; // removed since
     const names = this.pending.get(dir);
     if (name === null || name.length === 0) this.pending.set(dir, null);
     else if (names !== null) {
@@ -328,7 +328,7 @@ export class WatchedTree {
 
   /** Lists one directory into the model (watching it first) and queues its subdirectories. */
   private async readDir(dir: number, yieldIfDue: () => Promise<void>): Promise<void> {
-    if (!this.model.dirName(dir)) return;
+    if (!this.model.isDir(dir)) return;
     const p = this.pathOf(dir);
     if (p.length > PATH_MAX - 256) {
       this.lose('a directory is nested deeper than inotify can be given a path for');
@@ -374,7 +374,7 @@ export class WatchedTree {
         }
         if ((++n & 255) === 0) {
           await yieldIfDue();
-          if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
+          if (!this.model.isDir(dir) || this.state === 'lost' || this.state === 'stopped') return;
         }
       }
     } finally {
@@ -445,7 +445,7 @@ export class WatchedTree {
       if ((++n & 255) === 0) {
         // Thousands of names: the event loop gets its turn, and a directory removed meanwhile ends this.
         await yieldIfDue();
-        if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
+        if (!this.model.isDir(dir) || this.state === 'lost' || this.state === 'stopped') return;
       }
       this.eventsApplied++;
       const st = this.lstat(this.entryPathOfKey(base, key));
