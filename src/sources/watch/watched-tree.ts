@@ -55,6 +55,8 @@ export class WatchedTree {
   private readonly errorSamples: string[] = [];
   /** Events not yet applied: directory → names (latin1), or null for "re-list it". */
   private pending = new Map<number, Set<string> | null>();
+  /** Directories with a name added, removed or moved among their pending events: their own size may have changed. */
+  private readonly renamed = new Set<number>();
   private readonly toWalk: number[] = [];
   private burst = 0;
   /** A batch's turn is queued: every event of one read of the inotify queue arrives before it runs. */
@@ -121,6 +123,7 @@ export class WatchedTree {
     this.state = 'stopped';
     this.closeAll();
     this.pending.clear();
+    this.renamed.clear();
     this.toWalk.length = 0;
   }
 
@@ -130,6 +133,7 @@ export class WatchedTree {
     this.state = 'lost';
     this.closeAll();
     this.pending.clear();
+    this.renamed.clear();
     this.toWalk.length = 0;
     this.opts.onLost(reason);
   }
@@ -141,10 +145,10 @@ export class WatchedTree {
   }
 
   /**
-   * Paths of the directories events were applied in lately, each with a slash after it (the
-   * directory's own path is a view without it): a busy directory's is built once.
+   * The directories events were applied in lately, each with its path and a slash after it,
+   * its path and the name its own events come under: a busy directory's are built once.
    */
-  private readonly dirBases = new Map<number, Buffer>();
+  private readonly dirInfo = new Map<number, { base: Buffer; path: Buffer; key: string }>();
   /** One buffer for every entry path: a path is built into it, not allocated per entry. */
   private scratch = Buffer.allocUnsafe(PATH_MAX + 1);
   /** The root's last path component as a latin1 key: the name its own events come under. */
@@ -163,25 +167,31 @@ export class WatchedTree {
   private entryPathOfKey(base: Buffer, key: string): Buffer {
     const n = base.length + key.length;
     if (n > this.scratch.length) return Buffer.concat([base, Buffer.from(key, 'latin1')]);
-    base.copy(this.scratch, 0);
-    this.scratch.write(key, base.length, 'latin1');
-    return this.scratch.subarray(0, n);
+    const b = this.scratch;
+    base.copy(b, 0);
+    // A name is short: a loop is cheaper than Buffer#write's encoding dispatch.
+    for (let k = 0, o = base.length; k < key.length; k++) b[o + k] = key.charCodeAt(k);
+    return b.subarray(0, n);
+  }
+
+  private infoOf(dir: number): { base: Buffer; path: Buffer; key: string } {
+    const hit = this.dirInfo.get(dir);
+    if (hit) return hit;
+    const base = this.buildPath(dir);
+    const built = { base, path: base.subarray(0, base.length - 1), key: dir === this.rootIndex ? this.rootKey : this.model.keyOf(dir) };
+    if (this.dirInfo.size >= 1024) this.dirInfo.clear();
+    this.dirInfo.set(dir, built);
+    return built;
   }
 
   /** The directory's path and a slash, as bytes, from the root down. */
   private baseOf(dir: number): Buffer {
-    const hit = this.dirBases.get(dir);
-    if (hit) return hit;
-    const built = this.buildPath(dir);
-    if (this.dirBases.size >= 1024) this.dirBases.clear();
-    this.dirBases.set(dir, built);
-    return built;
+    return this.infoOf(dir).base;
   }
 
   /** The directory's path, as bytes. */
   private pathOf(dir: number): Buffer {
-    const base = this.baseOf(dir);
-    return base.subarray(0, base.length - 1);
+    return this.infoOf(dir).path;
   }
 
   private buildPath(dir: number): Buffer {
@@ -193,11 +203,6 @@ export class WatchedTree {
       if (this.model.parentOf(d) >= 0) parts.push(SLASH);
     }
     return Buffer.concat(parts.reverse());
-  }
-
-  /** The name a directory's own events (libuv names them after the watched path's last component) come under. */
-  private ownKey(dir: number): string {
-    return dir === this.rootIndex ? this.rootKey : this.model.keyOf(dir);
   }
 
   private lstat(p: Buffer): EntryStat | undefined {
@@ -233,7 +238,9 @@ export class WatchedTree {
     }
     let w: FSWatcher;
     try {
-      w = watch(p, { encoding: 'buffer', persistent: false }, (_event, name) => this.onEvent(dir, name));
+      // latin1: each name as a string of its bytes, the key the model and the queue use, with
+      // no Buffer made per event.
+      w = watch(p, { encoding: 'latin1', persistent: false }, (event, name) => this.onEvent(dir, name, event === 'rename'));
     } catch (err) {
       this.opts.budget.release(1);
       const code = (err as NodeJS.ErrnoException).code;
@@ -263,12 +270,13 @@ export class WatchedTree {
       }
       this.unreadable.delete(d);
       this.pending.delete(d);
-      this.dirBases.delete(d);
+      this.dirInfo.delete(d);
+      this.renamed.delete(d);
     }
     this.opts.budget.release(n);
   }
 
-  private onEvent(dir: number, name: Buffer | null): void {
+  private onEvent(dir: number, name: string | null, rename: boolean): void {
     if (this.state === 'stopped' || this.state === 'lost') return;
     this.burst++;
     if (!this.batchQueued) {
@@ -276,13 +284,14 @@ export class WatchedTree {
       setImmediate(this.onBatch);
     }
     if (!this.model.isDir(dir)) return; // removed since
+    if (rename) this.renamed.add(dir);
     const names = this.pending.get(dir);
     if (name === null || name.length === 0) this.pending.set(dir, null);
     else if (names !== null) {
       // Past a few thousand names one listing of the directory is cheaper, and bounded.
       if (names && names.size >= MAX_PENDING_NAMES) this.pending.set(dir, null);
-      else if (names) names.add(name.toString('latin1'));
-      else this.pending.set(dir, new Set([name.toString('latin1')]));
+      else if (names) names.add(name);
+      else this.pending.set(dir, new Set([name]));
     }
   }
 
@@ -318,8 +327,12 @@ export class WatchedTree {
         }
         const [d, names] = this.pending.entries().next().value as [number, Set<string> | null];
         this.pending.delete(d);
-        await this.apply(d, names, yieldIfDue);
-        await yieldIfDue();
+        const renamed = this.renamed.delete(d);
+        if (names !== null && names.size < 256) {
+          // The usual batch, a few names: applied without a turn of the event loop or a promise.
+          if (this.applySelf(d, names, renamed)) for (const key of names) this.applyName(d, this.baseOf(d), key);
+        } else await this.apply(d, names, renamed, yieldIfDue);
+        if (performance.now() - sliceStart >= SLICE_MS) await yieldIfDue();
       }
     } finally {
       this.draining = false;
@@ -393,34 +406,49 @@ export class WatchedTree {
     }
   }
 
-  /** Re-reads the entries an event named in `dir` (all of them for null) and the directory itself. */
-  private async apply(dir: number, names: Set<string> | null, yieldIfDue: () => Promise<void>): Promise<void> {
-    const p = this.pathOf(dir);
-    const self = this.lstat(p);
-    if (dir === this.rootIndex) {
-      if (!self || self.kind !== Kind.Dir || self.ino !== this.rootIno) {
-        this.lose('the root was removed or replaced');
-        return;
+  /**
+   * The directory itself, before the names an event gave in it: its own size when a name came
+   * or went (or it was named itself, or is re-listed whole), whether it is still the root,
+   * whether it can still be listed. Returns whether its names are to be applied.
+   */
+  private applySelf(dir: number, names: Set<string> | null, renamed: boolean): boolean {
+    const info = this.infoOf(dir);
+    const named = names === null || names.has(info.key);
+    let self: EntryStat | undefined;
+    if (renamed || named || this.unreadable.has(dir)) {
+      self = this.lstat(info.path);
+      if (dir === this.rootIndex) {
+        if (!self || self.kind !== Kind.Dir || self.ino !== this.rootIno) {
+          this.lose('the root was removed or replaced');
+          return false;
+        }
       }
+      if (self && self.kind === Kind.Dir) this.model.update(dir, self);
     }
-    if (self && self.kind === Kind.Dir) this.model.update(dir, self);
     // A directory's own events (its permissions changed) come named after the directory itself:
     // whether it can still be listed is checked when it may have changed (such a name, a
     // directory re-listed whole, unreadable before, or no longer lstat-able), not on every event
     // in it, which would open and close it for each batch of changes.
-    const selfMayHaveChanged = names === null || !self || this.unreadable.has(dir) || names.has(this.ownKey(dir));
-    if (selfMayHaveChanged && !this.listable(p)) {
+    const selfMayHaveChanged = named || this.unreadable.has(dir) || ((renamed || named) && !self);
+    if (selfMayHaveChanged && !this.listable(info.path)) {
       if (!this.unreadable.has(dir)) {
         // As du: the directory's own size counts, what is inside it cannot be read.
         for (const key of [...this.model.childNames(dir)]) this.unwatch(this.model.remove(dir, key));
         this.unreadable.add(dir);
       }
-      return;
+      return false;
     }
     if (this.unreadable.has(dir)) {
       this.toWalk.push(dir);
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** Re-reads the entries an event named in `dir` (all of them for null) and the directory itself. */
+  private async apply(dir: number, names: Set<string> | null, renamed: boolean, yieldIfDue: () => Promise<void>): Promise<void> {
+    if (!this.applySelf(dir, names, renamed)) return;
+    const p = this.pathOf(dir);
     let list: Iterable<string>;
     if (names === null) {
       // Which names changed is unknown: every name listed now and every name the model has.
@@ -439,7 +467,6 @@ export class WatchedTree {
       }
       list = all;
     } else list = names;
-    const base = this.baseOf(dir);
     let n = 0;
     for (const key of list) {
       if ((++n & 255) === 0) {
@@ -447,21 +474,26 @@ export class WatchedTree {
         await yieldIfDue();
         if (!this.model.isDir(dir) || this.state === 'lost' || this.state === 'stopped') return;
       }
-      this.eventsApplied++;
-      const st = this.lstat(this.entryPathOfKey(base, key));
-      const i = this.model.lookup(dir, key);
-      if (!st) {
-        if (i !== undefined) this.unwatch(this.model.remove(dir, key));
-        continue;
-      }
-      if (i !== undefined && this.model.update(i, st)) {
-        // A directory whose permissions changed may be readable now.
-        if (st.kind === Kind.Dir && this.unreadable.has(i)) this.toWalk.push(i);
-        continue;
-      }
-      if (i !== undefined) this.unwatch(this.model.remove(dir, key));
-      const j = this.model.add(dir, Buffer.from(key, 'latin1'), st, true);
-      if (st.kind === Kind.Dir) this.toWalk.push(j);
+      this.applyName(dir, this.baseOf(dir), key);
     }
+  }
+
+  /** Brings one entry of `dir` to what lstat says of it now (gone, changed, or new). */
+  private applyName(dir: number, base: Buffer, key: string): void {
+    this.eventsApplied++;
+    const st = this.lstat(this.entryPathOfKey(base, key));
+    const i = this.model.lookup(dir, key);
+    if (!st) {
+      if (i !== undefined) this.unwatch(this.model.remove(dir, key));
+      return;
+    }
+    if (i !== undefined && this.model.update(i, st)) {
+      // A directory whose permissions changed may be readable now.
+      if (st.kind === Kind.Dir && this.unreadable.has(i)) this.toWalk.push(i);
+      return;
+    }
+    if (i !== undefined) this.unwatch(this.model.remove(dir, key));
+    const j = this.model.add(dir, Buffer.from(key, 'latin1'), st, true);
+    if (st.kind === Kind.Dir) this.toWalk.push(j);
   }
 }
