@@ -257,7 +257,14 @@ export class WatchedTree {
       this.opts.budget.release(1);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return true; // gone already: its parent's event says so
-      if (code === 'EACCES') return true; // unreadable: listing it fails and counts the error
+      if (code === 'EACCES') {
+        // Unreadable: listing it fails and counts the error, and its parent's watch tells when
+        // its permissions change. The root has no parent watched: unwatched, it would never be
+        // read again, so the path is walked until a fresh tree can watch it.
+        if (dir !== this.rootIndex) return true;
+        this.lose('the root cannot be read, so its changes cannot be followed');
+        return false;
+      }
       this.lose(code === 'ENOSPC' ? "the host's inotify watch limit (fs.inotify.max_user_watches) is reached" : `cannot watch: ${code ?? String(err)}`);
       return false;
     }
