@@ -12,12 +12,6 @@ import type { WatchBudget } from './watch-budget.js';
 
 /** How long one slice of synchronous work may hold the event loop. */
 const SLICE_MS = 8;
-/**
- * How long events gather before they are applied: a name changed several times meanwhile (a
- * file created then written, appended again and again) is read once, and the reads of the
- * inotify queue meanwhile make one batch. Far below the 5 s a change may take to be served.
- */
-const GATHER_MS = 50;
 /** Longest path the kernel takes (PATH_MAX less the terminator). */
 const PATH_MAX = 4095;
 const SLASH = Buffer.from('/');
@@ -67,8 +61,6 @@ export class WatchedTree {
   private burst = 0;
   /** A batch's turn is queued: every event of one read of the inotify queue arrives before it runs. */
   private batchQueued = false;
-  /** The gathered events' turn (GATHER_MS after the first). */
-  private gatherTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private lostReason: string | undefined;
   /** Events applied so far (tests and the debug log). */
@@ -129,8 +121,6 @@ export class WatchedTree {
   stop(): void {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    clearTimeout(this.gatherTimer);
-    this.gatherTimer = undefined;
     this.closeAll();
     this.pending.clear();
     this.renamed.clear();
@@ -141,8 +131,6 @@ export class WatchedTree {
     if (this.lostReason !== undefined || this.state === 'stopped') return;
     this.lostReason = reason;
     this.state = 'lost';
-    clearTimeout(this.gatherTimer);
-    this.gatherTimer = undefined;
     this.closeAll();
     this.pending.clear();
     this.renamed.clear();
@@ -324,15 +312,7 @@ export class WatchedTree {
       this.lose(`${n} events at once: some may have been dropped`);
       return;
     }
-    if (!this.draining && this.gatherTimer === undefined) {
-      this.gatherTimer = setTimeout(this.afterGather, GATHER_MS);
-      this.gatherTimer.unref();
-    }
-  };
-
-  private readonly afterGather = (): void => {
-    this.gatherTimer = undefined;
-    void this.work();
+    if (!this.draining) void this.work();
   };
 
   /** Applies queued events and walks queued directories, yielding between slices. */
