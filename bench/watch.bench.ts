@@ -2,7 +2,9 @@
 // exporter's CPU over a quiet minute after its first walk (scrapes every 15 s) and over a minute
 // of 100 file changes a second, both against the CPU of one `du -sb`; how soon a change is
 // served; whether the figure equals du -sb at quiet moments; RSS over an idle exporter.
-// `npm run bench -- watch`; BENCH_WATCH_SIZES=100000,1000000 (default), BENCH_WATCH_SECONDS=60.
+// `npm run bench -- watch`; BENCH_WATCH_SIZES=100000,1000000 (default), BENCH_WATCH_SECONDS=60;
+// BENCH_WATCH_NODE_FLAGS: extra Node flags for the exporter on the tree only (not the idle one),
+// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (the profile is written when it is stopped).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -42,7 +44,9 @@ interface Running {
   log: string;
 }
 
-async function start(dir: string, tree: string): Promise<Running> {
+const EXTRA_FLAGS = (process.env.BENCH_WATCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
+async function start(dir: string, tree: string, extraFlags: readonly string[] = []): Promise<Running> {
   const cfg = path.join(dir, `hostaudit-${path.basename(tree)}.yml`);
   writeFileSync(
     cfg,
@@ -50,7 +54,7 @@ async function start(dir: string, tree: string): Promise<Running> {
   );
   const main = path.join(ROOT, 'dist', 'main.js');
   const launch = exporterLaunch(main);
-  const child = spawn(process.execPath, [...launch.nodeFlags, main, `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], {
+  const child = spawn(process.execPath, [...launch.nodeFlags, ...extraFlags, main, `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...launch.env },
   });
@@ -174,7 +178,7 @@ try {
     await build(tree, n);
     du(tree); // page cache warmed for both
     const d = du(tree);
-    const r = await start(base, tree);
+    const r = await start(base, tree, EXTRA_FLAGS);
     r.child.once('exit', (code, sig) => {
       if (code !== 0 || sig) process.stderr.write(`exporter for ${n} files exited (${code ?? sig}):\n${r.log.split('\n').slice(-30).join('\n')}\n`);
     });

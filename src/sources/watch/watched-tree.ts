@@ -55,9 +55,12 @@ export class WatchedTree {
   private readonly errorSamples: string[] = [];
   /** Events not yet applied: directory → names (latin1), or null for "re-list it". */
   private pending = new Map<number, Set<string> | null>();
+  /** Directories with a name added, removed or moved among their pending events: their own size may have changed. */
+  private readonly renamed = new Set<number>();
   private readonly toWalk: number[] = [];
   private burst = 0;
-  private burstReset = false;
+  /** A batch's turn is queued: every event of one read of the inotify queue arrives before it runs. */
+  private batchQueued = false;
   private draining = false;
   private lostReason: string | undefined;
   /** Events applied so far (tests and the debug log). */
@@ -83,6 +86,7 @@ export class WatchedTree {
     }
     this.rootOk = true;
     this.rootIno = st.ino;
+    this.rootKey = rootBuf.subarray(rootBuf.lastIndexOf(SLASH) + 1).toString('latin1');
     const root = this.model.addRoot(rootBuf, st);
     this.rootIndex = root;
     this.toWalk.push(root);
@@ -119,6 +123,7 @@ export class WatchedTree {
     this.state = 'stopped';
     this.closeAll();
     this.pending.clear();
+    this.renamed.clear();
     this.toWalk.length = 0;
   }
 
@@ -128,6 +133,7 @@ export class WatchedTree {
     this.state = 'lost';
     this.closeAll();
     this.pending.clear();
+    this.renamed.clear();
     this.toWalk.length = 0;
     this.opts.onLost(reason);
   }
@@ -138,10 +144,15 @@ export class WatchedTree {
     this.watchers.clear();
   }
 
-  /** Paths of the directories events were applied in lately: a busy directory's is built once. */
-  private readonly dirPaths = new Map<number, Buffer>();
+  /**
+   * The directories events were applied in lately, each with its path and a slash after it,
+   * its path and the name its own events come under: a busy directory's are built once.
+   */
+  private readonly dirInfo = new Map<number, { base: Buffer; path: Buffer; key: string }>();
   /** One buffer for every entry path: a path is built into it, not allocated per entry. */
   private scratch = Buffer.allocUnsafe(PATH_MAX + 1);
+  /** The root's last path component as a latin1 key: the name its own events come under. */
+  private rootKey = '';
 
   /** `base` (a directory's path and a slash) followed by `name`, as a view of the scratch buffer. */
   private entryPath(base: Buffer, name: Buffer): Buffer {
@@ -152,18 +163,39 @@ export class WatchedTree {
     return this.scratch.subarray(0, n);
   }
 
-  /** The directory's path as bytes, from the root down. */
-  private pathOf(dir: number): Buffer {
-    const hit = this.dirPaths.get(dir);
+  /** As entryPath, for a name held as its latin1 key (one char per byte). */
+  private entryPathOfKey(base: Buffer, key: string): Buffer {
+    const n = base.length + key.length;
+    if (n > this.scratch.length) return Buffer.concat([base, Buffer.from(key, 'latin1')]);
+    const b = this.scratch;
+    base.copy(b, 0);
+    // A name is short: a loop is cheaper than Buffer#write's encoding dispatch.
+    for (let k = 0, o = base.length; k < key.length; k++) b[o + k] = key.charCodeAt(k);
+    return b.subarray(0, n);
+  }
+
+  private infoOf(dir: number): { base: Buffer; path: Buffer; key: string } {
+    const hit = this.dirInfo.get(dir);
     if (hit) return hit;
-    const built = this.buildPath(dir);
-    if (this.dirPaths.size >= 1024) this.dirPaths.clear();
-    this.dirPaths.set(dir, built);
+    const base = this.buildPath(dir);
+    const built = { base, path: base.subarray(0, base.length - 1), key: dir === this.rootIndex ? this.rootKey : this.model.keyOf(dir) };
+    if (this.dirInfo.size >= 1024) this.dirInfo.clear();
+    this.dirInfo.set(dir, built);
     return built;
   }
 
+  /** The directory's path and a slash, as bytes, from the root down. */
+  private baseOf(dir: number): Buffer {
+    return this.infoOf(dir).base;
+  }
+
+  /** The directory's path, as bytes. */
+  private pathOf(dir: number): Buffer {
+    return this.infoOf(dir).path;
+  }
+
   private buildPath(dir: number): Buffer {
-    const parts: Buffer[] = [];
+    const parts: Buffer[] = [SLASH];
     for (let d = dir; d >= 0; d = this.model.parentOf(d)) {
       const name = this.model.dirName(d);
       if (!name) throw new Error(`directory ${d} has no name`);
@@ -206,12 +238,21 @@ export class WatchedTree {
     }
     let w: FSWatcher;
     try {
-      w = watch(p, { encoding: 'buffer', persistent: false }, (_event, name) => this.onEvent(dir, name));
+      // latin1: each name as a string of its bytes, the key the model and the queue use, with
+      // no Buffer made per event.
+      w = watch(p, { encoding: 'latin1', persistent: false }, (event, name) => this.onEvent(dir, name, event === 'rename'));
     } catch (err) {
       this.opts.budget.release(1);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return true; // gone already: its parent's event says so
-      if (code === 'EACCES') return true; // unreadable: listing it fails and counts the error
+      if (code === 'EACCES') {
+        // Unreadable: listing it fails and counts the error, and its parent's watch tells when
+        // its permissions change. The root has no parent watched: unwatched, it would never be
+        // read again, so the path is walked until a fresh tree can watch it.
+        if (dir !== this.rootIndex) return true;
+        this.lose('the root cannot be read, so its changes cannot be followed');
+        return false;
+      }
       this.lose(code === 'ENOSPC' ? "the host's inotify watch limit (fs.inotify.max_user_watches) is reached" : `cannot watch: ${code ?? String(err)}`);
       return false;
     }
@@ -236,34 +277,43 @@ export class WatchedTree {
       }
       this.unreadable.delete(d);
       this.pending.delete(d);
-      this.dirPaths.delete(d);
+      this.dirInfo.delete(d);
+      this.renamed.delete(d);
     }
     this.opts.budget.release(n);
   }
 
-  private onEvent(dir: number, name: Buffer | null): void {
+  private onEvent(dir: number, name: string | null, rename: boolean): void {
     if (this.state === 'stopped' || this.state === 'lost') return;
     this.burst++;
-    if (!this.burstReset) {
-      // Every event of one read of the inotify queue arrives before this runs.
-      this.burstReset = true;
-      setImmediate(() => {
-        if (this.burst >= this.opts.overflowAt) this.lose(`${this.burst} events at once: some may have been dropped`);
-        this.burst = 0;
-        this.burstReset = false;
-      });
+    if (!this.batchQueued) {
+      this.batchQueued = true;
+      setImmediate(this.onBatch);
     }
-    if (!this.model.dirName(dir)) return; // removed since
+    if (!this.model.isDir(dir)) return; // removed since
+    if (rename) this.renamed.add(dir);
     const names = this.pending.get(dir);
     if (name === null || name.length === 0) this.pending.set(dir, null);
     else if (names !== null) {
       // Past a few thousand names one listing of the directory is cheaper, and bounded.
       if (names && names.size >= MAX_PENDING_NAMES) this.pending.set(dir, null);
-      else if (names) names.add(name.toString('latin1'));
-      else this.pending.set(dir, new Set([name.toString('latin1')]));
+      else if (names) names.add(name);
+      else this.pending.set(dir, new Set([name]));
     }
-    if (!this.draining) setImmediate(() => void this.work());
   }
+
+  /** After one read of the inotify queue: a loss if it was as large as the kernel's queue, else its events applied. */
+  private readonly onBatch = (): void => {
+    this.batchQueued = false;
+    const n = this.burst;
+    this.burst = 0;
+    if (this.state === 'stopped' || this.state === 'lost') return;
+    if (n >= this.opts.overflowAt) {
+      this.lose(`${n} events at once: some may have been dropped`);
+      return;
+    }
+    if (!this.draining) void this.work();
+  };
 
   /** Applies queued events and walks queued directories, yielding between slices. */
   private async work(): Promise<void> {
@@ -284,8 +334,12 @@ export class WatchedTree {
         }
         const [d, names] = this.pending.entries().next().value as [number, Set<string> | null];
         this.pending.delete(d);
-        await this.apply(d, names, yieldIfDue);
-        await yieldIfDue();
+        const renamed = this.renamed.delete(d);
+        if (names !== null && names.size < 256) {
+          // The usual batch, a few names: applied without a turn of the event loop or a promise.
+          if (this.applySelf(d, names, renamed)) for (const key of names) this.applyName(d, this.baseOf(d), key);
+        } else await this.apply(d, names, renamed, yieldIfDue);
+        if (performance.now() - sliceStart >= SLICE_MS) await yieldIfDue();
       }
     } finally {
       this.draining = false;
@@ -294,7 +348,7 @@ export class WatchedTree {
 
   /** Lists one directory into the model (watching it first) and queues its subdirectories. */
   private async readDir(dir: number, yieldIfDue: () => Promise<void>): Promise<void> {
-    if (!this.model.dirName(dir)) return;
+    if (!this.model.isDir(dir)) return;
     const p = this.pathOf(dir);
     if (p.length > PATH_MAX - 256) {
       this.lose('a directory is nested deeper than inotify can be given a path for');
@@ -317,7 +371,7 @@ export class WatchedTree {
     }
     this.unreadable.delete(dir);
     const seenBefore = this.state !== 'walking';
-    const base = Buffer.concat([p, SLASH]);
+    const base = this.baseOf(dir);
     let n = 0;
     try {
       for (;;) {
@@ -340,7 +394,7 @@ export class WatchedTree {
         }
         if ((++n & 255) === 0) {
           await yieldIfDue();
-          if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
+          if (!this.model.isDir(dir) || this.state === 'lost' || this.state === 'stopped') return;
         }
       }
     } finally {
@@ -359,31 +413,49 @@ export class WatchedTree {
     }
   }
 
-  /** Re-reads the entries an event named in `dir` (all of them for null) and the directory itself. */
-  private async apply(dir: number, names: Set<string> | null, yieldIfDue: () => Promise<void>): Promise<void> {
-    const p = this.pathOf(dir);
-    const self = this.lstat(p);
-    if (dir === this.rootIndex) {
-      if (!self || self.kind !== Kind.Dir || self.ino !== this.rootIno) {
-        this.lose('the root was removed or replaced');
-        return;
+  /**
+   * The directory itself, before the names an event gave in it: its own size when a name came
+   * or went (or it was named itself, or is re-listed whole), whether it is still the root,
+   * whether it can still be listed. Returns whether its names are to be applied.
+   */
+  private applySelf(dir: number, names: Set<string> | null, renamed: boolean): boolean {
+    const info = this.infoOf(dir);
+    const named = names === null || names.has(info.key);
+    let self: EntryStat | undefined;
+    if (renamed || named || this.unreadable.has(dir)) {
+      self = this.lstat(info.path);
+      if (dir === this.rootIndex) {
+        if (!self || self.kind !== Kind.Dir || self.ino !== this.rootIno) {
+          this.lose('the root was removed or replaced');
+          return false;
+        }
       }
+      if (self && self.kind === Kind.Dir) this.model.update(dir, self);
     }
-    if (self && self.kind === Kind.Dir) this.model.update(dir, self);
     // A directory's own events (its permissions changed) come named after the directory itself:
-    // whether it can still be listed is checked on every event it gets.
-    if (!this.listable(p)) {
+    // whether it can still be listed is checked when it may have changed (such a name, a
+    // directory re-listed whole, unreadable before, or no longer lstat-able), not on every event
+    // in it, which would open and close it for each batch of changes.
+    const selfMayHaveChanged = named || this.unreadable.has(dir) || ((renamed || named) && !self);
+    if (selfMayHaveChanged && !this.listable(info.path)) {
       if (!this.unreadable.has(dir)) {
         // As du: the directory's own size counts, what is inside it cannot be read.
         for (const key of [...this.model.childNames(dir)]) this.unwatch(this.model.remove(dir, key));
         this.unreadable.add(dir);
       }
-      return;
+      return false;
     }
     if (this.unreadable.has(dir)) {
       this.toWalk.push(dir);
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** Re-reads the entries an event named in `dir` (all of them for null) and the directory itself. */
+  private async apply(dir: number, names: Set<string> | null, renamed: boolean, yieldIfDue: () => Promise<void>): Promise<void> {
+    if (!this.applySelf(dir, names, renamed)) return;
+    const p = this.pathOf(dir);
     let list: Iterable<string>;
     if (names === null) {
       // Which names changed is unknown: every name listed now and every name the model has.
@@ -402,30 +474,33 @@ export class WatchedTree {
       }
       list = all;
     } else list = names;
-    const base = Buffer.concat([p, SLASH]);
     let n = 0;
     for (const key of list) {
       if ((++n & 255) === 0) {
         // Thousands of names: the event loop gets its turn, and a directory removed meanwhile ends this.
         await yieldIfDue();
-        if (!this.model.dirName(dir) || this.state === 'lost' || this.state === 'stopped') return;
+        if (!this.model.isDir(dir) || this.state === 'lost' || this.state === 'stopped') return;
       }
-      this.eventsApplied++;
-      const name = Buffer.from(key, 'latin1');
-      const st = this.lstat(this.entryPath(base, name));
-      const i = this.model.lookup(dir, key);
-      if (!st) {
-        if (i !== undefined) this.unwatch(this.model.remove(dir, key));
-        continue;
-      }
-      if (i !== undefined && this.model.update(i, st)) {
-        // A directory whose permissions changed may be readable now.
-        if (st.kind === Kind.Dir && this.unreadable.has(i)) this.toWalk.push(i);
-        continue;
-      }
-      if (i !== undefined) this.unwatch(this.model.remove(dir, key));
-      const j = this.model.add(dir, name, st, true);
-      if (st.kind === Kind.Dir) this.toWalk.push(j);
+      this.applyName(dir, this.baseOf(dir), key);
     }
+  }
+
+  /** Brings one entry of `dir` to what lstat says of it now (gone, changed, or new). */
+  private applyName(dir: number, base: Buffer, key: string): void {
+    this.eventsApplied++;
+    const st = this.lstat(this.entryPathOfKey(base, key));
+    const i = this.model.lookup(dir, key);
+    if (!st) {
+      if (i !== undefined) this.unwatch(this.model.remove(dir, key));
+      return;
+    }
+    if (i !== undefined && this.model.update(i, st)) {
+      // A directory whose permissions changed may be readable now.
+      if (st.kind === Kind.Dir && this.unreadable.has(i)) this.toWalk.push(i);
+      return;
+    }
+    if (i !== undefined) this.unwatch(this.model.remove(dir, key));
+    const j = this.model.add(dir, Buffer.from(key, 'latin1'), st, true);
+    if (st.kind === Kind.Dir) this.toWalk.push(j);
   }
 }
