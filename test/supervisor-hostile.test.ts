@@ -228,6 +228,9 @@ describe('5000 RUNNING entries sharing one pid', () => {
     const first = procs[0]?.value ?? 0;
     assert.ok(first > 1, `pid 1's tree has ${first} processes`);
     assert.ok(procs.every((s) => s.value === first), 'one tree, the same figure for every entry');
+    const threads = find(m, 'hostaudit_service_threads', { group: 'worker' });
+    assert.equal(threads.length, 5000);
+    assert.ok(threads.every((s) => s.value === threads[0]?.value && s.value >= first), 'the depth figures too, read once for the tree');
     // Correctness bound, generous for a loaded machine: the unfixed exporter stalled 22.8 s.
     assert.ok(healthyMaxMs < 5000, `/-/healthy took ${healthyMaxMs} ms during the scrape`);
     process.stdout.write(

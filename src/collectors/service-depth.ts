@@ -57,6 +57,18 @@ interface Accounts {
 }
 
 /** A tree's readings for its five TreeCounters, row for row with a TreeRows. */
+/** One tree's figures for one scrape; undefined where a read was refused. */
+interface TreeFigures {
+  threads: number;
+  majorFaults: number;
+  io: { read: number; write: number } | undefined;
+  ctx: { voluntary: number; nonvoluntary: number } | undefined;
+  smaps: { pss: number; swap: number } | undefined;
+  fdRatio: number | undefined;
+  deleted: number | undefined;
+  refused: number;
+}
+
 interface Columns {
   faults: Float64Array;
   ioRead: Float64Array;
@@ -66,6 +78,7 @@ interface Columns {
 }
 
 export class ServiceDepth {
+  /** Monotonic accounts by tree identity (root pid and start time): a restart starts new ones. */
   private readonly accounts = new Map<string, Accounts>();
   private readonly smaps = new Map<number, { start: number; due: number; value: SmapsRollup }>();
   private smapsTable: ProcessTable | undefined;
@@ -141,92 +154,111 @@ export class ServiceDepth {
     };
     const live = new Set<string>();
     const refusedServices: string[] = [];
+    // Entries sharing one tree (a hostile or confused answer) share its figures: each tree is
+    // read and counted once, whatever the number of entries naming it.
+    const perTree = new Map<TreeUsage, TreeFigures>();
     for (let pi = 0; pi < processes.length; pi++) {
       const p = processes[pi] as SupervisorProcess;
       const u = usage.get(p);
       if (!u) continue;
       const L = labels?.[pi] ?? serviceLabels(p, p.description);
       const l = L.service;
-      const key = L.key;
-      live.add(key);
       const identity = `${u.rootPid}:${u.rootStartTicks}`;
-      const acc = this.accountsOf(key);
+      live.add(identity);
+      let f = perTree.get(u);
+      if (!f) perTree.set(u, (f = this.treeFigures(u, identity, fate)));
 
-      // Members are distinct pids (descendants() visits each once): a count, not a set of them.
-      let refusedCount = 0;
-      const n = u.members.length;
-      const rows = this.rows;
-      rows.reset(n);
-      const cols = this.columns(n);
-      let nThreads = 0;
-      let ioOk = true;
-      let smapsOk = true;
-      let ctxOk = true;
-      let pssSum = 0;
-      let swapSum = 0;
-      let ratio = 0;
-      let ratioOk = true;
-      for (let i = 0; i < n; i++) {
-        const m = u.members[i] as TreeMember;
-        const st = m.stat;
-        let refused = m.refused === true;
-        rows.push(st.pid, st.ppid, st.starttime);
-        nThreads += st.threads;
-        cols.faults[i] = st.majflt + st.cmajflt;
-
-        const rest = this.restingOf(m);
-        const ioReading = rest?.io ? { ok: true as const, value: rest.io } : this.read(`${st.pid}/io`, parseProcIo);
-        cols.ioRead[i] = ioReading.ok ? ioReading.value.readBytes : NaN;
-        cols.ioWrite[i] = ioReading.ok ? ioReading.value.writeBytes : NaN;
-        if (!ioReading.ok && ioReading.refused) {
-          ioOk = false;
-          refused = true;
-        }
-
-        const cs = rest?.cs ? { ok: true as const, value: rest.cs } : this.read(`${st.pid}/status`, parseContextSwitches);
-        this.noteResting(m, ioReading.ok ? ioReading.value : undefined, cs.ok ? cs.value : undefined);
-        cols.vol[i] = cs.ok ? cs.value.voluntary : NaN;
-        cols.nonvol[i] = cs.ok ? cs.value.nonvoluntary : NaN;
-        if (!cs.ok && cs.refused) ctxOk = false;
-
-        const sm = this.smapsOf(m);
-        if (sm.ok) {
-          pssSum += sm.value.pssBytes;
-          swapSum += sm.value.swapBytes;
-        } else if (sm.refused) {
-          smapsOk = false;
-          refused = true;
-        }
-
-        if (m.fds) {
-          const lim = this.nofileOf(st.pid, st.starttime);
-          if (lim.ok && lim.value > 0) ratio = Math.max(ratio, m.fds.links.length / lim.value);
-          else if (!lim.ok && lim.refused) ratioOk = false;
-        } else if (m.refused) ratioOk = false;
-        if (refused) refusedCount++;
+      threads(l, f.threads);
+      majflt(l, f.majorFaults);
+      if (f.io) {
+        io(L.ioRead, f.io.read);
+        io(L.ioWrite, f.io.write);
       }
-
-      threads(l, nThreads);
-      majflt(l, acc.majorFaults.updateRows(identity, rows, cols.faults, fate));
-      if (ioOk) {
-        io(L.ioRead, acc.readBytes.updateRows(identity, rows, cols.ioRead, fate));
-        io(L.ioWrite, acc.writeBytes.updateRows(identity, rows, cols.ioWrite, fate));
+      if (f.ctx) {
+        ctxsw(L.voluntary, f.ctx.voluntary);
+        ctxsw(L.nonvoluntary, f.ctx.nonvoluntary);
       }
-      if (ctxOk) {
-        ctxsw(L.voluntary, acc.voluntary.updateRows(identity, rows, cols.vol, fate));
-        ctxsw(L.nonvoluntary, acc.nonvoluntary.updateRows(identity, rows, cols.nonvol, fate));
+      if (f.smaps) {
+        pss(l, f.smaps.pss);
+        swap(l, f.smaps.swap);
       }
-      if (smapsOk) {
-        pss(l, pssSum);
-        swap(l, swapSum);
-      }
-      if (ratioOk) fdRatio(l, ratio);
-      if (u.fdReadErrors === 0) deleted(l, deletedOpenBytes(this.proc.root, u.members));
-      readErrors(l, refusedCount);
-      if (refusedCount > 0) refusedServices.push(p.group === p.name ? p.name : `${p.group}:${p.name}`);
+      if (f.fdRatio !== undefined) fdRatio(l, f.fdRatio);
+      if (f.deleted !== undefined) deleted(l, f.deleted);
+      readErrors(l, f.refused);
+      if (f.refused > 0) refusedServices.push(p.group === p.name ? p.name : `${p.group}:${p.name}`);
     }
     for (const key of this.accounts.keys()) if (!live.has(key)) this.accounts.delete(key);
     this.warnOnce(refusedServices);
+  }
+
+  /** One tree's depth figures; its monotonic accounts are kept by the tree's identity (root pid and start). */
+  private treeFigures(u: TreeUsage, identity: string, fate: (pid: number, start: number) => PidFate): TreeFigures {
+    const acc = this.accountsOf(identity);
+    // Members are distinct pids (descendants() visits each once): a count, not a set of them.
+    let refusedCount = 0;
+    const n = u.members.length;
+    const rows = this.rows;
+    rows.reset(n);
+    const cols = this.columns(n);
+    let nThreads = 0;
+    let ioOk = true;
+    let smapsOk = true;
+    let ctxOk = true;
+    let pssSum = 0;
+    let swapSum = 0;
+    let ratio = 0;
+    let ratioOk = true;
+    for (let i = 0; i < n; i++) {
+      const m = u.members[i] as TreeMember;
+      const st = m.stat;
+      let refused = m.refused === true;
+      rows.push(st.pid, st.ppid, st.starttime);
+      nThreads += st.threads;
+      cols.faults[i] = st.majflt + st.cmajflt;
+
+      const rest = this.restingOf(m);
+      const ioReading = rest?.io ? { ok: true as const, value: rest.io } : this.read(`${st.pid}/io`, parseProcIo);
+      cols.ioRead[i] = ioReading.ok ? ioReading.value.readBytes : NaN;
+      cols.ioWrite[i] = ioReading.ok ? ioReading.value.writeBytes : NaN;
+      if (!ioReading.ok && ioReading.refused) {
+        ioOk = false;
+        refused = true;
+      }
+
+      const cs = rest?.cs ? { ok: true as const, value: rest.cs } : this.read(`${st.pid}/status`, parseContextSwitches);
+      this.noteResting(m, ioReading.ok ? ioReading.value : undefined, cs.ok ? cs.value : undefined);
+      cols.vol[i] = cs.ok ? cs.value.voluntary : NaN;
+      cols.nonvol[i] = cs.ok ? cs.value.nonvoluntary : NaN;
+      if (!cs.ok && cs.refused) ctxOk = false;
+
+      const sm = this.smapsOf(m);
+      if (sm.ok) {
+        pssSum += sm.value.pssBytes;
+        swapSum += sm.value.swapBytes;
+      } else if (sm.refused) {
+        smapsOk = false;
+        refused = true;
+      }
+
+      if (m.fds) {
+        const lim = this.nofileOf(st.pid, st.starttime);
+        if (lim.ok && lim.value > 0) ratio = Math.max(ratio, m.fds.links.length / lim.value);
+        else if (!lim.ok && lim.refused) ratioOk = false;
+      } else if (m.refused) ratioOk = false;
+      if (refused) refusedCount++;
+    }
+    return {
+      threads: nThreads,
+      majorFaults: acc.majorFaults.updateRows(identity, rows, cols.faults, fate),
+      io: ioOk ? { read: acc.readBytes.updateRows(identity, rows, cols.ioRead, fate), write: acc.writeBytes.updateRows(identity, rows, cols.ioWrite, fate) } : undefined,
+      ctx: ctxOk
+        ? { voluntary: acc.voluntary.updateRows(identity, rows, cols.vol, fate), nonvoluntary: acc.nonvoluntary.updateRows(identity, rows, cols.nonvol, fate) }
+        : undefined,
+      smaps: smapsOk ? { pss: pssSum, swap: swapSum } : undefined,
+      fdRatio: ratioOk ? ratio : undefined,
+      deleted: u.fdReadErrors === 0 ? deletedOpenBytes(this.proc.root, u.members) : undefined,
+      refused: refusedCount,
+    };
   }
 
   /** The five value columns, room for `n` rows. */
