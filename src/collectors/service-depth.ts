@@ -15,6 +15,7 @@ import {
 } from '../sources/proc-depth-parse.js';
 import { isRefusal, type ProcessTable, type ProcReader, type TreeMember, type TreeUsage } from '../sources/proc-tree.js';
 import type { SupervisorProcess } from '../sources/supervisor.js';
+import { spreadAge } from '../sources/spread-age.js';
 import type { FamilyBuilder } from './metric-family.js';
 import { serviceLabels, type ServiceLabels } from './service-labels.js';
 import { TreeCounter, TreeRows, valueColumn, type PidFate } from './tree-counters.js';
@@ -226,7 +227,7 @@ export class ServiceDepth {
       }
 
       const cs = rest?.cs ? { ok: true as const, value: rest.cs } : this.read(`${st.pid}/status`, parseContextSwitches);
-      this.noteResting(m, ioReading.ok ? ioReading.value : undefined, cs.ok ? cs.value : undefined);
+      if (!rest) this.noteResting(m, ioReading.ok ? ioReading.value : undefined, cs.ok ? cs.value : undefined);
       cols.vol[i] = cs.ok ? cs.value.voluntary : NaN;
       cols.nonvol[i] = cs.ok ? cs.value.nonvoluntary : NaN;
       if (!cs.ok && cs.refused) ctxOk = false;
@@ -325,18 +326,17 @@ export class ServiceDepth {
   private restingOf(m: TreeMember): Resting | undefined {
     const hit = this.resting.get(m.stat.pid);
     if (!hit || m.stat.threads !== 1 || m.runtime === undefined) return undefined;
-    if (hit.start !== m.stat.starttime || hit.runtime !== m.runtime || this.now() - hit.at >= RESTING_MAX_AGE_MS) return undefined;
+    if (hit.start !== m.stat.starttime || hit.runtime !== m.runtime || this.now() - hit.at >= spreadAge(RESTING_MAX_AGE_MS, m.stat.pid)) return undefined;
     return hit;
   }
 
+  /** Keeps readings just taken (not reused ones, which keep their age). */
   private noteResting(m: TreeMember, io: Resting['io'], cs: Resting['cs']): void {
     const { pid, starttime, threads } = m.stat;
     if (threads !== 1 || m.runtime === undefined || !io || !cs) {
       this.resting.delete(pid);
       return;
     }
-    const hit = this.resting.get(pid);
-    if (hit && hit.start === starttime && hit.runtime === m.runtime) return; // reused: keep its age
     this.resting.set(pid, { start: starttime, runtime: m.runtime, at: this.now(), io, cs });
   }
 
@@ -344,7 +344,7 @@ export class ServiceDepth {
   private nofileOf(pid: number, start: number): Read<number> {
     const now = this.now();
     const hit = this.limits.get(pid);
-    if (hit && hit.start === start && now - hit.at < RESTING_MAX_AGE_MS) return { ok: true, value: hit.value };
+    if (hit && hit.start === start && now - hit.at < spreadAge(RESTING_MAX_AGE_MS, pid)) return { ok: true, value: hit.value };
     const r = this.read(`${pid}/limits`, parseNofileSoftLimit);
     if (r.ok) this.limits.set(pid, { start, at: now, value: r.value });
     else this.limits.delete(pid);

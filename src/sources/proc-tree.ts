@@ -6,6 +6,7 @@
 // thousands of tiny files a scrape reads) and the total stays in the low milliseconds.
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { spreadAge } from './spread-age.js';
 import { parseProcStat, socketInode, type ProcStat } from './proc-parse.js';
 
 function getconf(name: string, fallback: number): number {
@@ -308,7 +309,7 @@ export class ProcReader {
     if (runtime !== undefined) member.runtime = runtime;
     const hit = this.fdCache.get(st.pid);
     const now = Date.now();
-    if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime && now - hit.at < FD_CACHE_MAX_AGE_MS) {
+    if (hit && runtime !== undefined && hit.start === st.starttime && hit.runtime === runtime && now - hit.at < spreadAge(FD_CACHE_MAX_AGE_MS, st.pid)) {
       return hit.fds;
     }
     const fds = readFds(`${procRoot}/${st.pid}/fd`, member);

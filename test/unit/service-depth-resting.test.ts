@@ -55,6 +55,9 @@ describe('ServiceDepth on a process that has not run', () => {
     stage(51, { threads: 1, runtime: 501, writeBytes: 2000, voluntary: 9, pssKb: 20, nofile: 128 });
     now += Math.max(RESTING_MAX_AGE_MS, SMAPS_MAX_AGE_MS);
     assert.deepEqual(read(), { write: 2000, voluntary: 9, pss: 20 * 1024, ratio: 0 }, 'old readings are taken again');
+    stage(51, { threads: 1, runtime: 501, writeBytes: 2500, voluntary: 11, pssKb: 20, nofile: 128 }); // staged again, not run
+    now += 1000;
+    assert.deepEqual(read(), { write: 2000, voluntary: 9, pss: 20 * 1024, ratio: 0 }, 'the reading taken again is reused in turn');
     // Threads: always read.
     stage(51, { threads: 2, runtime: 501, writeBytes: 3000, voluntary: 9, pssKb: 20, nofile: 128 });
     assert.equal(read().write, 3000);
