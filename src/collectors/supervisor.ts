@@ -26,13 +26,24 @@ const SERVICE = ['group', 'name'] as const;
 const QUIET_MAX_MS = 30_000;
 
 /**
+ * How often the poll asks for the full list while nothing seems to change: every QUIET_MAX_MS,
+ * or less often when listing costs supervisord more, so that listing takes at most 1/200 of
+ * its time (0.5 % of a core). supervisord builds the list in Python, in seconds of its CPU for
+ * thousands of programs; asked every 30 s that was 5 % of a core of the host being watched.
+ * `askMs`: how long the last full list took to come. Capped at 10 minutes. Pure.
+ */
+export function quietMaxMs(askMs: number): number {
+  return Math.min(600_000, Math.max(QUIET_MAX_MS, 200 * askMs));
+}
+
+/**
  * A scrape may reuse supervisord's last full process list (process-list-reuse.ts says when
  * that is safe) only from this many processes on: below it supervisord lists them in a few
  * milliseconds and every scrape asks for the list. The age bound lets the poll, which asks
- * at least every QUIET_MAX_MS, renew the list before a scrape would have to.
+ * at least every quietMaxMs(), renew the list before a scrape would have to.
  */
 const REUSE_MIN_PROCESSES = 100;
-const REUSE_MAX_AGE_MS = QUIET_MAX_MS + 5_000;
+const REUSE_SLACK_MS = 5_000;
 
 interface CpuHighWater {
   identity: string;
@@ -53,12 +64,14 @@ export class SupervisorCollector implements Collector {
    * background poll checks that the RUNNING pids still exist (one readdir of /proc) instead of
    * asking supervisord: a restart ends the old pid, so it is noticed at the same poll as before,
    * for a fraction of the cost of an XML-RPC round trip (and of supervisord's own CPU). Any
-   * vanished pid, any other state, or QUIET_MAX_MS since supervisord was last asked, and the poll
+   * vanished pid, any other state, or quietMaxMs() since supervisord was last asked, and the poll
    * asks supervisord again. undefined: ask. (A pid reused within one poll interval could hide a
-   * restart until the next scrape or QUIET_MAX_MS; the scrape itself always asks supervisord.)
+   * restart until the next scrape or quietMaxMs(); the scrape itself always asks supervisord.)
    */
   private quiet: Set<number> | undefined;
   private lastAsked = 0;
+  /** How long the last full list took to come (ms): its cost to supervisord sets quietMaxMs. */
+  private lastAskMs = 0;
   /** supervisord's last full answer, from a scrape or the poll, and when it came. */
   private known: { snap: SupervisorSnapshot; at: number } | undefined;
   /** Why the last scrape could not read supervisord; undefined once it answers (the audit report names it). */
@@ -99,7 +112,10 @@ export class SupervisorCollector implements Collector {
     this.polling = true;
     try {
       if (this.stillQuiet()) return;
-      this.remember(await this.client.snapshot(this.stopping.signal));
+      const t0 = performance.now();
+      const snap = await this.client.snapshot(this.stopping.signal);
+      this.lastAskMs = performance.now() - t0;
+      this.remember(snap);
     } catch (err) {
       this.quiet = undefined;
       this.known = undefined;
@@ -112,7 +128,7 @@ export class SupervisorCollector implements Collector {
   }
 
   private stillQuiet(): boolean {
-    if (!this.quiet || Date.now() - this.lastAsked >= QUIET_MAX_MS) return false;
+    if (!this.quiet || Date.now() - this.lastAsked >= quietMaxMs(this.lastAskMs)) return false;
     if (this.quiet.size === 0) return true;
     let present: string[];
     try {
@@ -140,7 +156,7 @@ export class SupervisorCollector implements Collector {
    */
   private async read(ctx: CollectContext): Promise<{ snap: SupervisorSnapshot; listAge: number }> {
     const k = this.known;
-    if (k && k.snap.processes.length >= REUSE_MIN_PROCESSES && Date.now() - k.at < REUSE_MAX_AGE_MS) {
+    if (k && k.snap.processes.length >= REUSE_MIN_PROCESSES && Date.now() - k.at < quietMaxMs(this.lastAskMs) + REUSE_SLACK_MS) {
       const head = await this.client.head(ctx.signal);
       let current = false;
       try {
@@ -150,7 +166,9 @@ export class SupervisorCollector implements Collector {
       }
       if (current) return { snap: { ...head, processes: k.snap.processes }, listAge: (Date.now() - k.at) / 1000 };
     }
+    const t0 = performance.now();
     const snap = await this.client.snapshot(ctx.signal);
+    this.lastAskMs = performance.now() - t0;
     this.remember(snap);
     return { snap, listAge: 0 };
   }
