@@ -28,8 +28,8 @@ const QUIET_MAX_MS = 30_000;
 /**
  * How often the poll asks for the full list while nothing seems to change: every QUIET_MAX_MS,
  * or less often when listing costs supervisord more, so that listing takes at most 1/200 of
- * its time (0.5 % of a core). supervisord builds the list in Python, in seconds of its CPU for
- * thousands of programs; asked every 30 s that was 5 % of a core of the host being watched.
+ * its time. supervisord builds the list in Python, in seconds of its CPU for thousands of
+ * programs: asked every 30 s, that is a real load on the host being watched (docs/design.md).
  * `askMs`: how long the last full list took to come. Capped at 10 minutes. Pure.
  */
 export function quietMaxMs(askMs: number): number {
