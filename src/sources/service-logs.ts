@@ -10,16 +10,7 @@ import { lstatSync, type Stats } from 'node:fs';
 /** Supervisor numbers backups contiguously from 1; stop at the first gap, and never loop forever. */
 const MAX_BACKUPS = 1000;
 
-function regularFileSize(file: string): number | undefined {
-  try {
-    const st = lstatSync(file, { throwIfNoEntry: false });
-    return st && st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined; // EACCES, ENOTDIR…
-  }
-}
-
-/** lstat of a live log file: its Stats when it is a regular file (symlinks not followed), else undefined. */
+/** lstat of a log file: its Stats when it is a regular file (symlinks not followed), else undefined. */
 export function liveLogStat(file: string): Stats | undefined {
   if (!file || !file.startsWith('/')) return undefined;
   try {
@@ -31,18 +22,6 @@ export function liveLogStat(file: string): Stats | undefined {
 }
 
 /**
- * Bytes of `file` plus its backups, or undefined when the file is not a regular file
- * (never created yet, /dev/stdout, a syslog target…). Symlinks are not followed.
- */
-export async function logFileBytes(file: string): Promise<number | undefined> {
-  return logFileBytesSync(file);
-}
-
-export function logFileBytesSync(file: string): number | undefined {
-  return withBackups(file, liveLogStat(file)?.size);
-}
-
-/**
  * `liveSize` (of `file` itself, from liveLogStat: the caller shares that one lstat with the
  * log's mtime) plus the sizes of its backups; undefined when the live file is not a regular file.
  */
@@ -50,7 +29,7 @@ export function withBackups(file: string, liveSize: number | undefined): number 
   if (liveSize === undefined) return undefined;
   let total = liveSize;
   for (let i = 1; i <= MAX_BACKUPS; i++) {
-    const size = regularFileSize(`${file}.${i}`);
+    const size = liveLogStat(`${file}.${i}`)?.size;
     if (size === undefined) break;
     total += size;
   }
