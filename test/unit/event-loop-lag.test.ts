@@ -59,18 +59,19 @@ describe('event-loop lag gauges', () => {
   it('with samples, reports the histogram of the interval, and resets it', async () => {
     const reg = registry(10);
     await new Promise((r) => setTimeout(r, 300));
-    const block = Date.now() + 50;
-    while (Date.now() < block); // one delay of about 50 ms
+    // One delay of 200 ms: far above what a loaded machine adds between two reads below.
+    const block = Date.now() + 200;
+    while (Date.now() < block);
     await new Promise((r) => setTimeout(r, 50));
     const v = await values(reg);
     const [min, max, mean, stddev, p50, p90, p99] = LAG_GAUGES.map(([n]) => v.get(n) as number);
     for (const x of [min, max, mean, stddev, p50, p90, p99]) assert.ok(Number.isFinite(x), `finite: ${[...v].join(' ')}`);
-    assert.ok((max as number) >= 0.04, `the 50 ms block is the max: ${max}`);
+    assert.ok((max as number) >= 0.19, `the 200 ms block is the max: ${max}`);
     assert.ok((stddev as number) > 0, 'samples spread');
     assert.ok((min as number) <= (p50 as number) && (p50 as number) <= (p99 as number) && (p99 as number) <= (max as number));
     // The interval starts again: a scrape right after sees no sample of the block.
     const next = await values(reg);
-    assert.ok((next.get('nodejs_eventloop_lag_max_seconds') as number) < 0.04, 'reset after the scrape');
+    assert.ok((next.get('nodejs_eventloop_lag_max_seconds') as number) < 0.19, 'reset after the scrape');
     // nodejs_eventloop_lag_seconds is the time to the loop's next turn, set after the scrape.
     assert.ok((next.get(LAG_SECONDS) as number) >= 0);
   });
