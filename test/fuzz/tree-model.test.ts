@@ -25,11 +25,13 @@ type Op =
   | { op: 'remove'; target: number }
   | { op: 'count' };
 
+// Sizes past 4 GiB take the model's high words; 2^40 keeps every sum of them exact.
+const sizeArb = fc.oneof({ weight: 4, arbitrary: fc.nat(10_000) }, { weight: 1, arbitrary: fc.integer({ min: 2 ** 32 - 3, max: 2 ** 40 }) });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('file' as const), parent: fc.nat(50), size: fc.nat(10_000), age: fc.integer({ min: 0, max: 2 * HOUR }) }),
+  fc.record({ op: fc.constant('file' as const), parent: fc.nat(50), size: sizeArb, age: fc.integer({ min: 0, max: 2 * HOUR }) }),
   fc.record({ op: fc.constant('dir' as const), parent: fc.nat(50) }),
   fc.record({ op: fc.constant('link' as const), target: fc.nat(50), parent: fc.nat(50) }),
-  fc.record({ op: fc.constant('resize' as const), target: fc.nat(50), size: fc.nat(10_000) }),
+  fc.record({ op: fc.constant('resize' as const), target: fc.nat(50), size: sizeArb }),
   fc.record({ op: fc.constant('touch' as const), target: fc.nat(50), age: fc.integer({ min: 0, max: 2 * HOUR }) }),
   fc.record({ op: fc.constant('remove' as const), target: fc.nat(50) }),
   fc.constant({ op: 'count' as const }),
@@ -39,13 +41,15 @@ describe('TreeModel', () => {
   it('keeps du and find figures equal to a recount under any sequence of changes', () => {
     fc.assert(
       // settleAfter 0 merges the recent mtimes on almost every change; 4096 only when counted.
-      fc.property(fc.array(opArb, { maxLength: 80 }), fc.constantFrom(0, 2, 4096), (ops, settleAfter) => {
+      // Inode numbers from small ones to an overlayfs-like 2^62 (a double, so a step of 4096).
+      fc.property(fc.array(opArb, { maxLength: 80 }), fc.constantFrom(0, 2, 4096), fc.constantFrom(100, 2 ** 32 - 4, 2 ** 62), (ops, settleAfter, inoBase) => {
         const now = Date.now();
         const model = new TreeModel(HOUR, { settleAfter });
         // The reference: live entries by model index, and each inode's links.
         const live = new Map<number, Node>();
         const inodes = new Map<number, { size: number; mtime: number; nlink: number }>();
-        let nextIno = 100;
+        let inoSeq = 0;
+        const newIno = (): number => inoBase + (inoBase > 2 ** 53 ? 4096 : 1) * inoSeq++;
         let seq = 0;
         const rootSt: EntryStat = { kind: Kind.Dir, size: 4096, mtimeMs: now, dev: 1, ino: 2, nlink: 2 };
         const root = model.addRoot(Buffer.from('/r'), rootSt);
@@ -93,7 +97,7 @@ describe('TreeModel', () => {
         for (const o of ops) {
           if (o.op === 'count') check();
           else if (o.op === 'file') {
-            const ino = nextIno++;
+            const ino = newIno();
             inodes.set(ino, { size: o.size, mtime: now - o.age, nlink: 1 });
             const d = dirs(o.parent);
             const st: EntryStat = { kind: Kind.File, size: o.size, mtimeMs: now - o.age, dev: 1, ino, nlink: 1 };
@@ -102,7 +106,7 @@ describe('TreeModel', () => {
             live.set(i, { dir: d, name, st });
           } else if (o.op === 'dir') {
             const d = dirs(o.parent);
-            const st: EntryStat = { kind: Kind.Dir, size: 4096, mtimeMs: now, dev: 1, ino: nextIno++, nlink: 2 };
+            const st: EntryStat = { kind: Kind.Dir, size: 4096, mtimeMs: now, dev: 1, ino: newIno(), nlink: 2 };
             const name = `d${seq++}`;
             const i = model.add(d, Buffer.from(name), st, true);
             live.set(i, { dir: d, name, st });

@@ -4,6 +4,7 @@
 // what lstat said. Entries live in typed arrays (struct of arrays) indexed by a number, their
 // names as bytes in one arena, found through one open-addressing table keyed by (directory,
 // name), so a large tree costs a few dozen bytes an entry and next to nothing on the JS heap.
+import { IndexColumn, U64Column } from './columns.js';
 
 export const enum Kind {
   Free = 0,
@@ -23,6 +24,12 @@ export interface EntryStat {
 }
 
 const INITIAL = 1024;
+/** An entry's flags byte: its Kind in the low two bits, then these. */
+const KIND = 0b0011;
+/** Counted through `linked` (a non-directory with more than one link). */
+const LINKED = 0b0100;
+/** Its mtime is counted in `recent`. */
+const RECENT = 0b1000;
 /** Longest name an entry below the root may have (NAME_MAX). */
 export const NAME_MAX = 255;
 
@@ -37,20 +44,17 @@ export interface TreeModelOptions {
 }
 
 export class TreeModel {
-  private kind = new Uint8Array(INITIAL);
+  /** Kind, LINKED and RECENT. */
+  private flags = new Uint8Array(INITIAL);
   private parent = new Int32Array(INITIAL);
-  private size = new Float64Array(INITIAL);
+  private readonly size = new U64Column(INITIAL);
   private mtime = new Float64Array(INITIAL);
   /** Index into `devs`: a tree spans a few devices, not one per entry. */
-  private dev = new Uint32Array(INITIAL);
-  private ino = new Float64Array(INITIAL);
-  /** 1 when the entry is counted through `linked` (a non-directory with more than one link). */
-  private isLinked = new Uint8Array(INITIAL);
-  /** 1 when the entry's mtime is counted in `recent`. */
-  private inRecent = new Uint8Array(INITIAL);
+  private readonly dev = new IndexColumn(INITIAL);
+  private readonly ino = new U64Column(INITIAL);
   /** The entry's name: `nameLen` bytes at `nameOff` in `arena` (the root's is `rootName`). */
   private nameOff = new Uint32Array(INITIAL);
-  private nameLen = new Uint16Array(INITIAL);
+  private nameLen = new Uint8Array(INITIAL);
   /** The entry's siblings in its directory's list (-1 at either end). */
   private next = new Int32Array(INITIAL);
   private prev = new Int32Array(INITIAL);
@@ -132,14 +136,12 @@ export class TreeModel {
       this.rootIndex = i;
       this.nameLen[i] = 0;
     }
-    this.kind[i] = st.kind;
+    this.flags[i] = st.kind;
     this.parent[i] = dir;
-    this.size[i] = st.size;
+    this.size.set(i, st.size);
     this.mtime[i] = st.mtimeMs;
-    this.dev[i] = this.devOf(st.dev);
-    this.ino[i] = st.ino;
-    this.isLinked[i] = 0;
-    this.inRecent[i] = 0;
+    this.dev.set(i, this.devOf(st.dev));
+    this.ino.set(i, st.ino);
     this.next[i] = -1;
     this.prev[i] = -1;
     if (dir >= 0) {
@@ -169,12 +171,21 @@ export class TreeModel {
   }
 
   kindOf(i: number): Kind {
-    return this.kind[i] as Kind;
+    return ((this.flags[i] as number) & KIND) as Kind;
   }
 
   /** Whether entry i is a directory in the tree (false once removed). */
   isDir(i: number): boolean {
-    return i >= 0 && i < this.used && this.kind[i] === Kind.Dir;
+    return i >= 0 && i < this.used && this.kindOf(i) === Kind.Dir;
+  }
+
+  private isLinked(i: number): boolean {
+    return ((this.flags[i] as number) & LINKED) !== 0;
+  }
+
+  private setFlag(i: number, flag: number, on: boolean): void {
+    const f = this.flags[i] as number;
+    this.flags[i] = on ? f | flag : f & ~flag;
   }
 
   /** Names of a directory's children, as latin1 keys. */
@@ -205,12 +216,12 @@ export class TreeModel {
   /** Whether `st` describes the entry as the model has it (nothing to change). */
   same(i: number, st: EntryStat): boolean {
     return (
-      this.kind[i] === st.kind &&
-      this.size[i] === st.size &&
+      this.kindOf(i) === st.kind &&
+      this.size.get(i) === st.size &&
       this.mtime[i] === st.mtimeMs &&
-      this.ino[i] === st.ino &&
-      this.devs[this.dev[i] as number] === st.dev &&
-      (this.isLinked[i] === 1) === (st.kind !== Kind.Dir && st.nlink > 1)
+      this.ino.get(i) === st.ino &&
+      this.devs[this.dev.get(i)] === st.dev &&
+      this.isLinked(i) === (st.kind !== Kind.Dir && st.nlink > 1)
     );
   }
 
@@ -219,30 +230,31 @@ export class TreeModel {
    * under the same name (the caller re-walks a directory that replaced a file); returns false then.
    */
   update(i: number, st: EntryStat): boolean {
-    if (this.kind[i] !== st.kind || this.ino[i] !== st.ino || this.devs[this.dev[i] as number] !== st.dev) return false;
+    if (this.kindOf(i) !== st.kind || this.ino.get(i) !== st.ino || this.devs[this.dev.get(i)] !== st.dev) return false;
     const nowLinked = st.kind !== Kind.Dir && st.nlink > 1;
-    if (this.isLinked[i] === 1 && !nowLinked) {
+    const wasLinked = this.isLinked(i);
+    if (wasLinked && !nowLinked) {
       // Still counted through the inode while another link in the tree may hold it: keep it
       // there (the inode is counted once either way); only its size moves.
       this.setLinkedSize(i, st.size);
-    } else if (this.isLinked[i] === 0 && nowLinked) {
-      this.bytes -= this.size[i] as number;
-      this.size[i] = st.size;
+    } else if (!wasLinked && nowLinked) {
+      this.bytes -= this.size.get(i);
+      this.size.set(i, st.size);
       this.byIno?.delete(this.linkKey(i));
       this.link(i, true);
-    } else if (this.isLinked[i] === 1) {
+    } else if (wasLinked) {
       this.setLinkedSize(i, st.size);
     } else {
-      this.bytes += st.size - (this.size[i] as number);
+      this.bytes += st.size - this.size.get(i);
     }
-    this.size[i] = st.size;
+    this.size.set(i, st.size);
     if (this.mtime[i] !== st.mtimeMs) {
       // Every link of an inode has its mtime, though the event names only the one written through.
-      const others = this.isLinked[i] === 1 ? this.linked.get(this.linkKey(i))?.entries : undefined;
+      const others = this.isLinked(i) ? this.linked.get(this.linkKey(i))?.entries : undefined;
       for (const j of others ?? [i]) {
         this.untrack(j);
         this.mtime[j] = st.mtimeMs;
-        if (this.kind[j] === Kind.File) this.track(j);
+        if (this.kindOf(j) === Kind.File) this.track(j);
       }
     }
     return true;
@@ -262,7 +274,7 @@ export class TreeModel {
     const stack = [i];
     while (stack.length > 0) {
       const j = stack.pop() as number;
-      if (this.kind[j] === Kind.Dir) {
+      if (this.kindOf(j) === Kind.Dir) {
         removedDirs.push(j);
         for (let c = this.heads.get(j) ?? -1; c >= 0; c = this.next[c] as number) stack.push(c);
         this.heads.delete(j);
@@ -281,38 +293,56 @@ export class TreeModel {
   private alloc(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    if (this.used === this.kind.length) this.grow();
+    if (this.used === this.flags.length) this.grow();
     return this.used++;
   }
 
   private grow(): void {
-    const n = this.kind.length * 2;
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const n = this.flags.length * 2;
+    const g = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
       return b;
     };
-    this.kind = g(this.kind, (k) => new Uint8Array(k));
+    this.flags = g(this.flags, (k) => new Uint8Array(k));
     this.parent = g(this.parent, (k) => new Int32Array(k));
-    this.size = g(this.size, (k) => new Float64Array(k));
+    this.size.grow(n);
     this.mtime = g(this.mtime, (k) => new Float64Array(k));
-    this.dev = g(this.dev, (k) => new Uint32Array(k));
-    this.ino = g(this.ino, (k) => new Float64Array(k));
-    this.isLinked = g(this.isLinked, (k) => new Uint8Array(k));
-    this.inRecent = g(this.inRecent, (k) => new Uint8Array(k));
+    this.dev.grow(n);
+    this.ino.grow(n);
     this.nameOff = g(this.nameOff, (k) => new Uint32Array(k));
-    this.nameLen = g(this.nameLen, (k) => new Uint16Array(k));
+    this.nameLen = g(this.nameLen, (k) => new Uint8Array(k));
     this.next = g(this.next, (k) => new Int32Array(k));
     this.prev = g(this.prev, (k) => new Int32Array(k));
   }
 
+  /** Bytes of the model's typed arrays, its arena and name table (tests and the memory notes). */
+  get byteLength(): number {
+    return (
+      this.flags.byteLength +
+      this.parent.byteLength +
+      this.size.byteLength +
+      this.mtime.byteLength +
+      this.dev.byteLength +
+      this.ino.byteLength +
+      this.nameOff.byteLength +
+      this.nameLen.byteLength +
+      this.next.byteLength +
+      this.prev.byteLength +
+      this.arena.byteLength +
+      this.slots.byteLength +
+      this.recent.byteLength
+    );
+  }
+
   private release(i: number): void {
-    if (this.isLinked[i] === 1) this.unlink(i);
+    const kind = this.kindOf(i);
+    if (this.isLinked(i)) this.unlink(i);
     else {
-      this.bytes -= this.size[i] as number;
-      if (this.kind[i] !== Kind.Dir && this.byIno?.get(this.linkKey(i)) === i) this.byIno.delete(this.linkKey(i));
+      this.bytes -= this.size.get(i);
+      if (kind !== Kind.Dir && this.byIno?.get(this.linkKey(i)) === i) this.byIno.delete(this.linkKey(i));
     }
-    if (this.kind[i] === Kind.File) {
+    if (kind === Kind.File) {
       this.files--;
       this.untrack(i);
     }
@@ -320,7 +350,7 @@ export class TreeModel {
       this.unhash(i);
       this.arenaFree += this.nameLen[i] as number;
     }
-    this.kind[i] = Kind.Free;
+    this.flags[i] = Kind.Free;
     this.free.push(i);
   }
 
@@ -345,16 +375,17 @@ export class TreeModel {
 
   /**
    * Room for `need` more bytes: the live names are copied into a new arena, twice as large
-   * unless freed names make up much of the old one (then the same size).
+   * unless freed names make up half of the old one (then the same size).
    */
   private makeRoom(need: number): void {
     const live = this.arenaUsed - this.arenaFree;
     let cap = this.arena.length;
-    while (live + need > cap / 2) cap *= 2;
+    if (live + need > cap / 2) cap *= 2;
+    while (live + need > cap) cap *= 2;
     const next = Buffer.alloc(cap);
     let off = 0;
     for (let i = 0; i < this.used; i++) {
-      if (this.kind[i] === Kind.Free || (this.parent[i] as number) < 0) continue;
+      if (this.kindOf(i) === Kind.Free || (this.parent[i] as number) < 0) continue;
       const o = this.nameOff[i] as number;
       const len = this.nameLen[i] as number;
       this.arena.copy(next, off, o, o + len);
@@ -457,7 +488,7 @@ export class TreeModel {
 
   /** The inode's key: device (its index) and inode number. */
   private linkKey(i: number): string {
-    return `${this.dev[i]}:${this.ino[i]}`;
+    return `${this.dev.get(i)}:${this.ino.get(i)}`;
   }
 
   /**
@@ -467,16 +498,16 @@ export class TreeModel {
   private link(i: number, seenBefore: boolean): void {
     const key = this.linkKey(i);
     let l = this.linked.get(key);
-    this.isLinked[i] = 1;
+    this.setFlag(i, LINKED, true);
     if (!l) {
-      this.linked.set(key, (l = { refs: 0, size: this.size[i] as number, entries: new Set() }));
+      this.linked.set(key, (l = { refs: 0, size: this.size.get(i), entries: new Set() }));
       this.bytes += l.size;
       if (seenBefore) {
         const j = this.singles().get(key);
         if (j !== undefined && j !== i) {
           this.byIno?.delete(key);
-          this.bytes -= this.size[j] as number;
-          this.isLinked[j] = 1;
+          this.bytes -= this.size.get(j);
+          this.setFlag(j, LINKED, true);
           l.refs++;
           l.entries.add(j);
         }
@@ -490,8 +521,8 @@ export class TreeModel {
     if (!this.byIno) {
       this.byIno = new Map();
       for (let j = 0; j < this.used; j++) {
-        const k = this.kind[j];
-        if (k !== Kind.Free && k !== Kind.Dir && this.isLinked[j] === 0) this.byIno.set(this.linkKey(j), j);
+        const k = this.kindOf(j);
+        if (k !== Kind.Free && k !== Kind.Dir && !this.isLinked(j)) this.byIno.set(this.linkKey(j), j);
       }
     }
     return this.byIno;
@@ -500,7 +531,7 @@ export class TreeModel {
   private unlink(i: number): void {
     const key = this.linkKey(i);
     const l = this.linked.get(key);
-    this.isLinked[i] = 0;
+    this.setFlag(i, LINKED, false);
     if (!l) return;
     l.entries.delete(i);
     if (--l.refs === 0) {
@@ -524,18 +555,18 @@ export class TreeModel {
   private track(i: number): void {
     const m = this.mtime[i] as number;
     if (this.maxWindowMs <= 0 || m < this.floor()) {
-      this.inRecent[i] = 0;
+      this.setFlag(i, RECENT, false);
       return;
     }
     this.added.push(m);
-    this.inRecent[i] = 1;
+    this.setFlag(i, RECENT, true);
     this.settleIfPiled();
   }
 
   /** Takes a file's current mtime out of the windows' count (before it changes or the file goes). */
   private untrack(i: number): void {
-    if (this.inRecent[i] !== 1) return;
-    this.inRecent[i] = 0;
+    if (((this.flags[i] as number) & RECENT) === 0) return;
+    this.setFlag(i, RECENT, false);
     this.removed.push(this.mtime[i] as number);
     this.settleIfPiled();
   }
