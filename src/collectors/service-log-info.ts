@@ -8,7 +8,7 @@
 import { expectationFor } from '../config-expectations.js';
 import { SourceError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SupervisorClient, SupervisorProcess } from '../sources/supervisor.js';
+import { backgroundTimeoutMs, type SupervisorClient, type SupervisorProcess } from '../sources/supervisor.js';
 import type { XmlRpcValue } from '../sources/xmlrpc.js';
 import type { FamilyBuilder } from './metric-family.js';
 import { isLogFile } from '../sources/service-log-files.js';
@@ -144,7 +144,7 @@ export class ServiceLogInfo {
 
   private async ask(key: string, processes: readonly SupervisorProcess[]): Promise<void> {
     try {
-      this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], this.stopping));
+      this.rotation = parseRotation(await this.client.call('supervisor.getAllConfigInfo', [], this.stopping, backgroundTimeoutMs(this.client.timeoutMs)));
       this.listKey = key;
       this.listAsked = processes;
       this.failed = undefined;

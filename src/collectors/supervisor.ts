@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
 import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
 import { liveLogStat, withBackups } from '../sources/service-logs.js';
-import { STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
+import { listTimeoutMs, STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import { SupervisorError } from '../sources/supervisor-error.js';
 import { WorkSlicer } from '../sources/work-slicer.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
@@ -72,6 +72,13 @@ export class SupervisorCollector implements Collector {
   private lastAsked = 0;
   /** How long the last full list took to come (ms): its cost to supervisord sets quietMaxMs. */
   private lastAskMs = 0;
+  /**
+   * The full list being asked for, shared by the poll and every scrape meanwhile: supervisord
+   * is never asked for a second copy while it is still writing the first.
+   */
+  private listing: Promise<SupervisorSnapshot> | undefined;
+  /** Lists in a row that ran out of time: each doubles the next one's bound (listTimeoutMs). */
+  private listTimeouts = 0;
   /** supervisord's last full answer, from a scrape or the poll, and when it came. */
   private known: { snap: SupervisorSnapshot; at: number } | undefined;
   /** Why the last scrape could not read supervisord; undefined once it answers (the audit report names it). */
@@ -112,18 +119,67 @@ export class SupervisorCollector implements Collector {
     this.polling = true;
     try {
       if (this.stillQuiet()) return;
-      const t0 = performance.now();
-      const snap = await this.client.snapshot(this.stopping.signal);
-      this.lastAskMs = performance.now() - t0;
-      this.remember(snap);
+      await this.list();
     } catch (err) {
-      this.quiet = undefined;
-      this.known = undefined;
       const failure = err instanceof SupervisorError ? { failure: err.failure } : {};
       // A bug in the poll is said at error level; the next poll runs all the same.
       this.log.log(err instanceof SourceError ? 'debug' : 'error', 'supervisor poll failed', { ...failure, err: describeError(err) });
     } finally {
       this.polling = false;
+    }
+  }
+
+  /**
+   * supervisord's full list: the one already asked for, or a new ask. Bounded by
+   * listTimeoutMs, not by the scrape that may be waiting (see waitForList): a list that takes
+   * supervisord longer than a scrape's timeout is still heard, and kept for the next one.
+   */
+  private list(): Promise<SupervisorSnapshot> {
+    if (this.listing) return this.listing;
+    const t0 = performance.now();
+    const bound = listTimeoutMs(this.client.timeoutMs, this.lastAskMs, this.listTimeouts);
+    const p = this.client.snapshot(this.stopping.signal, bound).then(
+      (snap) => {
+        this.lastAskMs = performance.now() - t0;
+        this.listTimeouts = 0;
+        this.remember(snap);
+        return snap;
+      },
+      (err: unknown) => {
+        this.listTimeouts = err instanceof SupervisorError && err.failure === 'timeout' ? this.listTimeouts + 1 : 0;
+        this.quiet = undefined;
+        this.known = undefined;
+        throw err;
+      },
+    );
+    this.listing = p;
+    // Whoever stopped waiting (a scrape past its timeout), the outcome is handled here.
+    p.catch(() => undefined).finally(() => {
+      if (this.listing === p) this.listing = undefined;
+    });
+    return p;
+  }
+
+  /** The full list for a scrape: waits for it at most `supervisor.timeout` and until the scrape's deadline. */
+  private async waitForList(signal: AbortSignal): Promise<SupervisorSnapshot> {
+    const list = this.list();
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      return await Promise.race([
+        list,
+        new Promise<never>((_, reject) => {
+          const url = this.client.url;
+          const give = (why: string): void => reject(new SupervisorError('timeout', `${url}: ${why}`));
+          timer = setTimeout(() => give(`no answer within ${this.client.timeoutMs}ms (the list is still awaited in the background)`), this.client.timeoutMs);
+          onAbort = () => give('no answer before the collector deadline');
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -166,11 +222,7 @@ export class SupervisorCollector implements Collector {
       }
       if (current) return { snap: { ...head, processes: k.snap.processes }, listAge: (Date.now() - k.at) / 1000 };
     }
-    const t0 = performance.now();
-    const snap = await this.client.snapshot(ctx.signal);
-    this.lastAskMs = performance.now() - t0;
-    this.remember(snap);
-    return { snap, listAge: 0 };
+    return { snap: await this.waitForList(ctx.signal), listAge: 0 };
   }
 
   /** After a full answer from supervisord: can the next polls skip asking it? */

@@ -54,6 +54,27 @@ export interface SupervisorSnapshot extends SupervisorHead {
 
 const HEAD_CALLS = ['supervisor.getSupervisorVersion', 'supervisor.getIdentification', 'supervisor.getState', 'supervisor.getPID'] as const;
 
+/**
+ * How long a call no scrape waits on (the background poll's process list, the log rotation
+ * settings) may take: supervisord writes a list of thousands of processes in seconds of its
+ * own CPU, past `supervisor.timeout`; given up on at each scrape's timeout it would be asked
+ * again and again and never heard.
+ */
+export function backgroundTimeoutMs(timeoutMs: number): number {
+  return Math.max(timeoutMs, 60_000);
+}
+
+/**
+ * The bound of the next background process list: twice what the last list took, at least
+ * `supervisor.timeout`, doubled by each of the last two lists in a row that ran out of time,
+ * at most backgroundTimeoutMs. A supervisord that lists slowly is waited for as long as it
+ * needs; a silent or trickling peer is given up on at `supervisor.timeout` first, and asked
+ * again at least every 4 × `supervisor.timeout`. Pure.
+ */
+export function listTimeoutMs(timeoutMs: number, lastListMs: number, timeoutsInARow: number): number {
+  return Math.min(backgroundTimeoutMs(timeoutMs), Math.max(timeoutMs, 2 * lastListMs) * 2 ** Math.min(timeoutsInARow, 2));
+}
+
 export class SupervisorClient {
   /** The URL that answered last; tried first next time. */
   private preferred: string | undefined;
@@ -63,17 +84,28 @@ export class SupervisorClient {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
+  /** The URL in use (the last that answered), fit for logs. */
+  get url(): string {
+    return safeUrl(this.preferred ?? this.cfg.urls[0] ?? '');
+  }
+
+  /** How long one call waits for supervisord's answer unless told otherwise (`supervisor.timeout`). */
+  get timeoutMs(): number {
+    return this.cfg.timeoutMs;
+  }
+
   /** The URLs to try, the last one that worked first. */
   private order(): string[] {
     const urls = this.cfg.urls;
     return this.preferred ? [this.preferred, ...urls.filter((u) => u !== this.preferred)] : urls;
   }
 
-  async call(method: string, params: XmlRpcValue[] = [], signal?: AbortSignal): Promise<XmlRpcValue> {
+  /** `timeoutMs`: how long to wait for the answer (`supervisor.timeout` unless given). */
+  async call(method: string, params: XmlRpcValue[] = [], signal?: AbortSignal, timeoutMs = this.cfg.timeoutMs): Promise<XmlRpcValue> {
     const missed: SupervisorError[] = [];
     for (const url of this.order()) {
       try {
-        const value = await this.callAt(url, method, params, signal);
+        const value = await this.callAt(url, method, params, signal, timeoutMs);
         this.preferred = url;
         return value;
       } catch (err) {
@@ -97,8 +129,8 @@ export class SupervisorClient {
   }
 
   /** Everything the exporter needs in one round trip: head() plus getAllProcessInfo. */
-  async snapshot(signal?: AbortSignal): Promise<SupervisorSnapshot> {
-    const values = await this.multicall([...HEAD_CALLS, 'supervisor.getAllProcessInfo'], signal);
+  async snapshot(signal?: AbortSignal, timeoutMs = this.cfg.timeoutMs): Promise<SupervisorSnapshot> {
+    const values = await this.multicall([...HEAD_CALLS, 'supervisor.getAllProcessInfo'], signal, timeoutMs);
     return { ...this.headOf(values), processes: parseProcessInfo(values[HEAD_CALLS.length] as XmlRpcValue) };
   }
 
@@ -114,8 +146,8 @@ export class SupervisorClient {
   }
 
   /** Calls methods without parameters in one system.multicall; a failed call fails the whole. */
-  private async multicall(calls: readonly string[], signal?: AbortSignal): Promise<XmlRpcValue[]> {
-    const result = await this.call('system.multicall', [calls.map((methodName) => ({ methodName, params: [] }))], signal);
+  private async multicall(calls: readonly string[], signal?: AbortSignal, timeoutMs = this.cfg.timeoutMs): Promise<XmlRpcValue[]> {
+    const result = await this.call('system.multicall', [calls.map((methodName) => ({ methodName, params: [] }))], signal, timeoutMs);
     if (!Array.isArray(result) || result.length !== calls.length) {
       throw new SupervisorError('protocol', 'unexpected system.multicall answer');
     }
@@ -129,7 +161,7 @@ export class SupervisorClient {
     });
   }
 
-  private async callAt(url: string, method: string, params: XmlRpcValue[], signal?: AbortSignal): Promise<XmlRpcValue> {
+  private async callAt(url: string, method: string, params: XmlRpcValue[], signal: AbortSignal | undefined, timeoutMs: number): Promise<XmlRpcValue> {
     let password: string | undefined;
     try {
       // Without a username the password is never sent; an unreadable password_file still fails.
@@ -161,7 +193,7 @@ export class SupervisorClient {
         headers,
       };
     }
-    const xml = await exchange(mod, options, body, safeUrl(url), this.cfg.timeoutMs, signal);
+    const xml = await exchange(mod, options, body, safeUrl(url), timeoutMs, signal);
     // A large answer (thousands of processes) is decoded in slices.
     const slicer = new WorkSlicer(signal ?? new AbortController().signal);
     try {
