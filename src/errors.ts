@@ -32,8 +32,16 @@ export class ConfigError extends HostAuditError {
     readonly key: string | undefined,
     readonly problem: string,
   ) {
-    super(`${file}${key ? `: ${key}` : ''}: ${problem}`);
+    super(oneLine(`${file}${key ? `: ${key}` : ''}: ${problem}`));
   }
+}
+
+/**
+ * The message as one line: a value from the file (a YAML scalar may fold a newline into a
+ * path) or a path itself can carry control characters; they are written as escapes.
+ */
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 /** The HTTP server could not listen. */

@@ -42,6 +42,14 @@ describe('fuzz: web config', () => {
     assert.throws(() => loadWebConfig(f), (e: unknown) => e instanceof ConfigError && /invalid YAML: unresolved alias/.test(e.message));
   });
 
+  it('inputs that once failed: a path with a newline folded into it (the error was two lines)', () => {
+    const f = path.join(ROOT, 'test', 'fuzz', 'corpus', 'web-config-folded-path.yml');
+    assert.throws(
+      () => loadWebConfig(f),
+      (e: unknown) => e instanceof ConfigError && !e.message.includes('\n') && /cert_file: cannot read .*server\.crt\\n- TLS_/.test(e.message),
+    );
+  });
+
   it('a mutated toolkit case is a valid config or one ConfigError line', () => {
     const file = path.join(dir, 'web.yml');
     fc.assert(
