@@ -73,3 +73,8 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/** An error of the file system (it has an errno code): the file's problem, not a bug. */
+export function isFsError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).errno === 'number';
+}

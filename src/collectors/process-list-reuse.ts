@@ -53,3 +53,23 @@ export function listStillCurrent(list: KnownList, table: ProcessTable, bootTimeS
   }
   return children === running;
 }
+
+/**
+ * Whether every pid of `pids` is listed in `children`: the text of /proc/PID/task/TID/children,
+ * the kernel's list of a thread's children (pids separated by spaces). Pure.
+ */
+export function childrenInclude(children: string, pids: ReadonlySet<number>): boolean {
+  let found = 0;
+  let n = -1;
+  for (let i = 0; i <= children.length; i++) {
+    const c = i < children.length ? children.charCodeAt(i) : 32;
+    if (c >= 48 && c <= 57) {
+      // Past any pid (pid_max is at most 2^22): not a pid, whatever follows.
+      n = n < 0 ? c - 48 : n > 0x7fffffff ? n : n * 10 + (c - 48);
+    } else {
+      if (n >= 0 && pids.has(n)) found++;
+      n = -1;
+    }
+  }
+  return found >= pids.size;
+}

@@ -1,8 +1,8 @@
 // The "supervisor" collector: supervisord's own state, every configured program's state,
 // and the CPU, memory, fds, TCP sockets and log bytes of each program's process tree.
-import { describeError, SourceError } from '../errors.js';
+import { describeError, isFsError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
 import { liveLogStat, withBackups } from '../sources/service-logs.js';
 import { listTimeoutMs, STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
@@ -10,7 +10,7 @@ import { SupervisorError } from '../sources/supervisor-error.js';
 import { WorkSlicer } from '../sources/work-slicer.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type Labels, type MetricFamily } from './metric-family.js';
-import { listStillCurrent } from './process-list-reuse.js';
+import { childrenInclude, listStillCurrent } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
 import { supervisorFailure } from './supervisor-failure.js';
@@ -69,6 +69,8 @@ export class SupervisorCollector implements Collector {
    * restart until the next scrape or quietMaxMs(); the scrape itself always asks supervisord.)
    */
   private quiet: Set<number> | undefined;
+  /** supervisord's children file as last read while it listed every pid of `quiet`. */
+  private quietChildren: { quiet: Set<number>; text: string } | undefined;
   private lastAsked = 0;
   /** How long the last full list took to come (ms): its cost to supervisord sets quietMaxMs. */
   private lastAskMs = 0;
@@ -186,6 +188,7 @@ export class SupervisorCollector implements Collector {
   private stillQuiet(): boolean {
     if (!this.quiet || Date.now() - this.lastAsked >= quietMaxMs(this.lastAskMs)) return false;
     if (this.quiet.size === 0) return true;
+    if (this.childrenShowQuiet(this.quiet)) return true;
     let present: string[];
     try {
       present = readdirSync(this.proc.root); // one getdents for any number of pids
@@ -194,6 +197,30 @@ export class SupervisorCollector implements Collector {
     }
     const alive = new Set(present);
     for (const pid of this.quiet) if (!alive.has(String(pid))) return false;
+    return true;
+  }
+
+  /**
+   * The poll's cheap check, before a readdir of /proc (thousands of names on a large host,
+   * every poll_interval): supervisord's own children file, one small read, lists every quiet
+   * pid; the same text as last time needs no parse. Any doubt (no such file: a kernel without
+   * it, another pid namespace; a pid not listed) leaves the answer to the readdir.
+   */
+  private childrenShowQuiet(quiet: Set<number>): boolean {
+    const sup = this.known?.snap.pid;
+    if (sup === undefined || !(sup > 0)) return false;
+    let text: string;
+    try {
+      // Read to the end: the kernel hands this list over a page per read.
+      text = readFileSync(`${this.proc.root}/${sup}/task/${sup}/children`, 'latin1');
+    } catch (err) {
+      if (isFsError(err)) return false;
+      throw err;
+    }
+    const last = this.quietChildren;
+    if (last?.quiet === quiet && last.text === text) return true;
+    if (!childrenInclude(text, quiet)) return false;
+    this.quietChildren = { quiet, text };
     return true;
   }
 

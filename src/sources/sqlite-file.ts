@@ -10,6 +10,7 @@
 //   as SQLite's own recovery does (sqlite-format.ts readWal), and pages come through its
 //   page map: the newest committed copy of each page;
 // - sqlite_master's b-tree for the number of tables and indexes, and the freelist.
+import { isFsError } from '../errors.js';
 import { lstatSync } from 'node:fs';
 import { open, lstat, type FileHandle } from 'node:fs/promises';
 import {
@@ -60,11 +61,6 @@ function filePages(main: FileHandle, wal: FileHandle | undefined, walPages: Map<
       return bytesRead;
     },
   };
-}
-
-/** An error of the file system (it has an errno code): the file's problem, not a bug. */
-function isFsError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).errno === 'number';
 }
 
 async function sizeOf(file: Buffer): Promise<number | undefined> {
