@@ -2,7 +2,7 @@
 // and the CPU, memory, fds, TCP sockets and log bytes of each program's process tree.
 import { describeError, isFsError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
 import { liveLogStat, withBackups } from '../sources/service-logs.js';
 import { listTimeoutMs, STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
@@ -211,8 +211,7 @@ export class SupervisorCollector implements Collector {
     if (sup === undefined || !(sup > 0)) return false;
     let text: string;
     try {
-      // Read to the end: the kernel hands this list over a page per read.
-      text = readFileSync(`${this.proc.root}/${sup}/task/${sup}/children`, 'latin1');
+      text = this.proc.childrenText(sup);
     } catch (err) {
       if (isFsError(err)) return false;
       throw err;

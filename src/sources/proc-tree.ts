@@ -5,7 +5,7 @@
 // purpose: an async read costs a thread-pool round trip per file (~10x slower for the
 // thousands of tiny files a scrape reads) and the total stays in the low milliseconds.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { spreadAge } from './spread-age.js';
 import { parseProcStat, socketInode, type ProcStat } from './proc-parse.js';
 
@@ -172,6 +172,15 @@ export class ProcReader {
   readFile(file: string): string {
     const len = readInto(file, this.scratch);
     return this.scratch.buf.toString('latin1', 0, len);
+  }
+
+  /**
+   * The kernel's list of a process's children (`/proc/PID/task/PID/children`: pids separated by
+   * spaces; the main thread's, which is all of them for a single-threaded parent). Read to the
+   * end: unlike a one-record file it comes a page per read. Throws like readFileSync.
+   */
+  childrenText(pid: number): string {
+    return readFileSync(`${this.root}/${pid}/task/${pid}/children`, 'latin1');
   }
 
   /** USER_HZ and the page size, read once (they cannot change while the system runs). */

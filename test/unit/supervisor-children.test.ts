@@ -1,10 +1,10 @@
 // The background poll's cheap check: supervisord's children file lists every quiet pid.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { childrenInclude } from '../../src/collectors/process-list-reuse.js';
+import { ProcReader } from '../../src/sources/proc-tree.js';
 import { fuzzParams } from '../helpers/fuzz.js';
 
 describe('childrenInclude', () => {
@@ -29,10 +29,13 @@ describe('childrenInclude', () => {
     );
   });
 
-  it("reads this kernel's children file as the list of a process's children", async () => {
-    const kids = [0, 1, 2].map(() => spawn('sleep', ['30'], { stdio: 'ignore' }));
+  it("reads this kernel's children file, whole, as the list of a process's children", async () => {
+    // More children than one page of the file holds (the kernel hands it over a page per read):
+    // 1,000 pids of four digits or more and their separators are over 4 KiB.
+    const kids = Array.from({ length: 1000 }, () => spawn('sleep', ['30'], { stdio: 'ignore' }));
     try {
-      const text = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'latin1');
+      const text = new ProcReader().childrenText(process.pid);
+      assert.ok(text.length > 4096, `${text.length} bytes`);
       assert.equal(childrenInclude(text, new Set(kids.map((k) => k.pid as number))), true, text);
       assert.equal(childrenInclude(text, new Set([process.pid])), false);
     } finally {

@@ -214,6 +214,11 @@ export class WatchedTree {
       return undefined;
     }
     if (!s) return undefined;
+    if (!(s.size >= 0 && s.ino >= 0)) {
+      // A filesystem (FUSE) can report what no file has: unread, counted, not a made-up figure.
+      this.noteError(p, new RangeError(`size ${s.size} or inode ${s.ino} out of range`));
+      return undefined;
+    }
     return {
       kind: s.isFile() ? Kind.File : s.isDirectory() ? Kind.Dir : Kind.Other,
       size: s.size,
