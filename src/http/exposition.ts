@@ -5,7 +5,7 @@
 import { Registry, collectDefaultMetrics, Gauge, type Metric } from 'prom-client';
 import type { MetricFamily } from '../collectors/metric-family.js';
 import { EventLoopLag } from './event-loop-lag.js';
-import { TextWriter } from './text-writer.js';
+import { LabelSpans, TextWriter } from './text-writer.js';
 
 const LAG_RESOLUTION_MS = 500;
 const PROM_CLIENT_LAG_IDLE_MS = 3_600_000;
@@ -121,6 +121,7 @@ export class SelfMetrics {
  */
 export class BodyRenderer {
   private readonly rendered = new WeakMap<object, Map<ContentType, Promise<Buffer>>>();
+  private readonly spans = new LabelSpans();
   private sizeHint = 64 * 1024;
 
   constructor(private readonly self: SelfMetrics | undefined) {}
@@ -133,7 +134,7 @@ export class BodyRenderer {
     }
     let body = byType.get(contentType);
     if (!body) {
-      body = renderBytes(collection.families, this.self, contentType, this.sizeHint).then((b) => {
+      body = renderBytes(collection.families, this.self, contentType, this.sizeHint, this.spans).then((b) => {
         this.sizeHint = b.length;
         return b;
       });
@@ -149,6 +150,7 @@ export async function renderBytes(
   self: SelfMetrics | undefined,
   contentType: ContentType,
   sizeHint = 64 * 1024,
+  spans = new LabelSpans(),
 ): Promise<Buffer> {
   const om = contentType === OPENMETRICS_TEXT;
   // The collected families are written here directly: prom-client's Registry did the same
@@ -164,7 +166,7 @@ export async function renderBytes(
     const one = reg as unknown as { getMetricsAsString(m: MetricLike): Promise<string> };
     selfTexts = await Promise.all(self.registry.getMetricsAsArray().map((m) => one.getMetricsAsString(wrapped(m as unknown as Metric, om))));
   }
-  const w = new TextWriter(sizeHint + (sizeHint >> 3));
+  const w = new TextWriter(sizeHint + (sizeHint >> 3), spans);
   // Families are separated by a blank line in the text format, by a newline in OpenMetrics.
   let first = true;
   const separate = (): void => {
@@ -225,21 +227,17 @@ function writeFamily(w: TextWriter, f: MetricFamily, om: boolean): void {
   w.raw(name);
   w.char(32);
   w.raw(f.type);
+  // The sample name is written once and copied for the family's other samples.
+  let nameStart = -1;
+  let nameEnd = -1;
   for (const s of f.samples) {
     w.char(10);
-    w.raw(sampleName);
-    const l = s.labels;
-    let open = false;
-    for (const key in l) {
-      w.char(open ? 44 /* , */ : 123 /* { */);
-      open = true;
-      w.raw(key);
-      w.char(61); // =
-      w.char(34); // "
-      w.labelValue(String(l[key]));
-      w.char(34);
-    }
-    if (open) w.char(125); // }
+    if (nameStart < 0) {
+      nameStart = w.length;
+      w.raw(sampleName);
+      nameEnd = w.length;
+    } else w.again(nameStart, nameEnd);
+    w.labelSet(s.labels);
     w.char(32);
     w.value(s.value);
   }

@@ -3,19 +3,48 @@
 // strings left about 8 MB of intermediate strings per scrape for the garbage collector; this
 // writes the response body's bytes once.
 
+import type { Labels } from '../collectors/metric-family.js';
 import { capLabelValue, LABEL_VALUE_MAX } from './label-cap.js';
 
 const BACKSLASH = 92;
 const NEWLINE = 10;
 const QUOTE = 34;
 
+/** Where a label set was written in body number `body`. */
+interface Span {
+  body: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Where each label object was last written, by body. One label object serves every family of
+ * a service, so its later samples in the same body copy those bytes rather than escape the
+ * values again. Kept by a renderer from body to body: the spans are reused, not reallocated,
+ * and go with their label objects.
+ */
+export class LabelSpans {
+  readonly spans = new WeakMap<Labels, Span>();
+  private bodies = 0;
+
+  /** A number for the next body: spans of earlier bodies do not match it. */
+  nextBody(): number {
+    return ++this.bodies;
+  }
+}
+
 export class TextWriter {
   private buf: Buffer;
   private len = 0;
   private readonly cut = new Map<string, string>();
+  private readonly body: number;
 
-  constructor(sizeHint: number) {
+  constructor(
+    sizeHint: number,
+    private readonly spans = new LabelSpans(),
+  ) {
     this.buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
+    this.body = spans.nextBody();
   }
 
   private room(n: number): void {
@@ -32,6 +61,44 @@ export class TextWriter {
 
   get length(): number {
     return this.len;
+  }
+
+  /** Bytes already written, from `start` to `end`, written again at the end. */
+  again(start: number, end: number): void {
+    const n = end - start;
+    this.room(n);
+    this.buf.copyWithin(this.len, start, end);
+    this.len += n;
+  }
+
+  /**
+   * A sample's labels: `{k="v",...}`, nothing for none. The same object written earlier in
+   * this body is copied from there (its values were escaped once).
+   */
+  labelSet(l: Labels): void {
+    const hit = this.spans.spans.get(l);
+    if (hit !== undefined && hit.body === this.body) {
+      this.again(hit.start, hit.end);
+      return;
+    }
+    const start = this.len;
+    let open = false;
+    for (const key in l) {
+      this.char(open ? 44 /* , */ : 123 /* { */);
+      open = true;
+      this.raw(key);
+      this.char(61); // =
+      this.char(34); // "
+      this.labelValue(String(l[key]));
+      this.char(34);
+    }
+    if (!open) return;
+    this.char(125); // }
+    if (hit !== undefined) {
+      hit.body = this.body;
+      hit.start = start;
+      hit.end = this.len;
+    } else this.spans.spans.set(l, { body: this.body, start, end: this.len });
   }
 
   /** One ASCII character code. */

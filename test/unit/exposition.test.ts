@@ -2,8 +2,11 @@
 // byte-identical output for every kind of family, in both formats.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FamilyBuilder } from '../../src/collectors/metric-family.js';
-import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, render, renderViaRegistry, SelfMetrics } from '../../src/http/exposition.js';
+import fc from 'fast-check';
+import { FamilyBuilder, type Labels, type MetricFamily } from '../../src/collectors/metric-family.js';
+import { BodyRenderer, OPENMETRICS_TEXT, PROMETHEUS_TEXT, render, renderViaRegistry, SelfMetrics } from '../../src/http/exposition.js';
+import { capLabelValue } from '../../src/http/label-cap.js';
+import { fuzzParams } from '../helpers/fuzz.js';
 
 function families() {
   const b = new FamilyBuilder();
@@ -38,4 +41,64 @@ describe('exposition renderer', () => {
       assert.equal(shape(await render(f, self, type)), shape(await renderViaRegistry(f, self, type)));
     });
   }
+
+  // A label object serves several families (a service's); its later samples are copied from
+  // where the body first wrote it. Bodies of one renderer share those spans.
+  const labelValue = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('', '"', '\\', '\n', 'café ☃', '𝄞\\"', 'worker_0001', 'a\u0000b'),
+    fc.string({ unit: 'binary', maxLength: 8 }),
+  );
+  const labelObject = fc.dictionary(fc.constantFrom('group', 'name', 'state', 'x_y'), labelValue, { maxKeys: 3 });
+  const bodies = fc.record({
+    pool: fc.array(labelObject, { minLength: 1, maxLength: 8 }),
+    // Each body: families of samples picking label objects from the pool; then values of some
+    // pool objects are changed before the next body (a new list reuses no span of the last).
+    bodies: fc.array(
+      fc.record({
+        families: fc.array(fc.array(fc.record({ pick: fc.nat(), value: fc.oneof(fc.integer(), fc.double()) }), { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+        changes: fc.array(fc.record({ pick: fc.nat(), value: labelValue }), { maxLength: 2 }),
+        om: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+  });
+
+  it('shared label objects: every body of one renderer equals the reference, in both formats', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodies, async ({ pool, bodies: list }) => {
+        const renderer = new BodyRenderer(undefined);
+        for (const body of list) {
+          const families: MetricFamily[] = body.families.map((samples, i) => ({
+            name: `hostaudit_f${i}`,
+            help: 'h',
+            type: 'gauge',
+            labelNames: [],
+            samples: samples.map((s) => ({ labels: pool[s.pick % pool.length] as Labels, value: s.value })),
+          }));
+          const type = body.om ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
+          const got = (await renderer.once({ families }, type)).toString('utf8');
+          assert.equal(got, await renderViaRegistry(families, undefined, type));
+          for (const c of body.changes) {
+            const l = pool[c.pick % pool.length] as Labels;
+            const key = Object.keys(l)[0];
+            if (key !== undefined) l[key] = c.value;
+          }
+        }
+      }),
+      fuzzParams(300),
+    );
+  });
+
+  it('a shared label object with a value over the cap is cut once, the same in every family', async () => {
+    const long = `${'é'.repeat(3000)}"\\`;
+    const l = { name: long, group: 'g' };
+    const b = new FamilyBuilder();
+    b.gauge('hostaudit_a', 'a', ['name', 'group'])(l, 1);
+    b.gauge('hostaudit_b', 'b', ['name', 'group'])(l, 2);
+    b.gauge('hostaudit_b2', 'b', ['name', 'group'])({ name: long, group: 'g' }, 3);
+    const lines = (await render(b.build(), undefined, PROMETHEUS_TEXT)).split('\n').filter((x) => x.startsWith('hostaudit_'));
+    const cut = capLabelValue(long).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+    assert.deepEqual(lines, [`hostaudit_a{name="${cut}",group="g"} 1`, `hostaudit_b{name="${cut}",group="g"} 2`, `hostaudit_b2{name="${cut}",group="g"} 3`]);
+  });
 });
