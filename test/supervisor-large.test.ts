@@ -180,3 +180,80 @@ describe('a supervisord that lists slower than supervisor.timeout', () => {
     assert.equal(lists, listsThen, 'no list asked while nothing changed');
   });
 });
+
+// supervisord answers one call at a time: while it writes a long list, every other call waits
+// behind it. The forwarder here does the same, and holds the poll's list (the one that renews
+// a quiet list, quietMaxMs after the last) until the test lets it go.
+describe('a supervisord busy writing the poll list', () => {
+  let sv: Supervisord;
+  let peer: HostileSupervisord;
+  let exp: Exporter;
+  let dir: string;
+  let lists = 0;
+  let held: Array<() => void> | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'hostaudit-busy-list-'));
+    sv = await Supervisord.start({
+      programs: [{ name: 'worker', command: '/bin/sleep 3600', options: { numprocs: String(WORKERS), startsecs: '0', autorestart: 'true' } }],
+    });
+    await sv.waitFor((s) => [...s].filter(([, v]) => v.state === 'RUNNING').length === WORKERS, 60_000);
+    peer = await HostileSupervisord.start(path.join(dir, 'busy.sock'), sv.socket);
+    const forward = peer.forward();
+    peer.behaviour = (client, methods) => {
+      if (held) {
+        held.push(() => forward(client, methods)); // behind the list being written
+        return;
+      }
+      if (methods.includes('supervisor.getAllProcessInfo') && ++lists === 2) {
+        held = [() => forward(client, methods)];
+        return;
+      }
+      forward(client, methods);
+    };
+    exp = await Exporter.start({ config: { supervisor: { url: peer.url, timeout: '4s', poll_interval: '300ms' } } });
+  });
+
+  function release(): void {
+    const calls = held ?? [];
+    held = undefined;
+    for (const c of calls) c();
+  }
+
+  after(async () => {
+    if (sv?.pid) process.kill(sv.pid, 'SIGCONT');
+    release();
+    await exp?.cleanup();
+    await peer?.close();
+    await sv?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scrapes serve the list held while supervisord is at work on the next, not while it is stopped', async () => {
+    const m0 = await exp.scrape();
+    assert.equal(value(m0, 'hostaudit_supervisor_up'), 1);
+    // The poll renews the quiet list after 30 s (quietMaxMs): that list is held.
+    const deadline = Date.now() + 60_000;
+    while (!held && Date.now() < deadline) await sleep(50);
+    assert.ok(held, 'the poll asked for a new list');
+    const m = await exp.scrape();
+    assert.ok(held, 'the scrape came back while the list was still being written');
+    assert.equal(value(m, 'hostaudit_supervisor_up'), 1);
+    assert.ok((value(m, 'hostaudit_supervisor_process_list_age_seconds') ?? 0) > 0, 'served from the list held');
+    assert.deepEqual(states(m), ctlStates(sv));
+    // A stopped supervisord is not at work on anything: the scrape asks it and hears nothing.
+    process.kill(sv.pid as number, 'SIGSTOP');
+    const stopped = await exp.scrape();
+    assert.equal(value(stopped, 'hostaudit_supervisor_up'), 0);
+    process.kill(sv.pid as number, 'SIGCONT');
+    release();
+    let back: ParsedSample[] = [];
+    for (let i = 0; i < 50; i++) {
+      back = await exp.scrape();
+      if (value(back, 'hostaudit_supervisor_up') === 1) break;
+      await sleep(200);
+    }
+    assert.equal(value(back, 'hostaudit_supervisor_up'), 1);
+    assert.deepEqual(states(back), ctlStates(sv));
+  });
+});

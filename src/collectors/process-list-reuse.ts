@@ -55,6 +55,15 @@ export function listStillCurrent(list: KnownList, table: ProcessTable, bootTimeS
 }
 
 /**
+ * Whether supervisord's own process (`pid`) is in `table` and can be at work on an answer:
+ * neither a zombie nor stopped (a SIGSTOP, a debugger). Pure.
+ */
+export function supervisordAtWork(table: ProcessTable, pid: number): boolean {
+  const st = table.byPid.get(pid);
+  return st !== undefined && st.state !== 'Z' && st.state !== 'T' && st.state !== 't' && st.state !== 'X';
+}
+
+/**
  * Whether every pid of `pids` is listed in `children`: the text of /proc/PID/task/TID/children,
  * the kernel's list of a thread's children (pids separated by spaces). Pure.
  */

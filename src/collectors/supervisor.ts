@@ -5,12 +5,12 @@ import type { Logger } from '../log.js';
 import { readdirSync } from 'node:fs';
 import { ProcReader, type TreeUsage } from '../sources/proc-tree.js';
 import { liveLogStat, withBackups } from '../sources/service-logs.js';
-import { listTimeoutMs, STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
+import { listExpectedMs, listTimeoutMs, STATE_NAMES, SupervisorClient, type SupervisorProcess, type SupervisorSnapshot } from '../sources/supervisor.js';
 import { SupervisorError } from '../sources/supervisor-error.js';
 import { WorkSlicer } from '../sources/work-slicer.js';
 import type { CollectContext, Collector, CollectorDeps } from './collector.js';
 import { FamilyBuilder, type Labels, type MetricFamily } from './metric-family.js';
-import { childrenInclude, listStillCurrent } from './process-list-reuse.js';
+import { childrenInclude, listStillCurrent, supervisordAtWork } from './process-list-reuse.js';
 import { RestartTracker } from './restart-tracker.js';
 import { namespaceTcp, processTable } from './shared-readings.js';
 import { supervisorFailure } from './supervisor-failure.js';
@@ -79,6 +79,8 @@ export class SupervisorCollector implements Collector {
    * is never asked for a second copy while it is still writing the first.
    */
   private listing: Promise<SupervisorSnapshot> | undefined;
+  /** When `listing` was asked for (performance.now()). */
+  private listingSince = 0;
   /** Lists in a row that ran out of time: each doubles the next one's bound (listTimeoutMs). */
   private listTimeouts = 0;
   /** supervisord's last full answer, from a scrape or the poll, and when it came. */
@@ -139,6 +141,7 @@ export class SupervisorCollector implements Collector {
   private list(): Promise<SupervisorSnapshot> {
     if (this.listing) return this.listing;
     const t0 = performance.now();
+    this.listingSince = t0;
     const bound = listTimeoutMs(this.client.timeoutMs, this.lastAskMs, this.listTimeouts);
     const p = this.client.snapshot(this.stopping.signal, bound).then(
       (snap) => {
@@ -239,10 +242,18 @@ export class SupervisorCollector implements Collector {
   private async read(ctx: CollectContext): Promise<{ snap: SupervisorSnapshot; listAge: number }> {
     const k = this.known;
     if (k && k.snap.processes.length >= REUSE_MIN_PROCESSES && Date.now() - k.at < quietMaxMs(this.lastAskMs) + REUSE_SLACK_MS) {
-      const head = await this.client.head(ctx.signal);
+      // supervisord answers one call at a time: while it writes a full list (the poll's), a
+      // head call waits behind it, seconds on a large host. For as long as that list is
+      // expected to take, supervisord at work on it, as /proc shows, stands for its head.
+      const busy = this.listing !== undefined && performance.now() - this.listingSince < listExpectedMs(this.client.timeoutMs, this.lastAskMs);
+      const head = busy ? k.snap : await this.client.head(ctx.signal);
       let current = false;
       try {
-        current = head.pid === k.snap.pid && listStillCurrent(k.snap, processTable(ctx, this.proc), this.proc.bootTimeSeconds(), this.proc.systemConstants().clockTicks);
+        const table = processTable(ctx, this.proc);
+        current =
+          head.pid === k.snap.pid &&
+          (!busy || supervisordAtWork(table, k.snap.pid)) &&
+          listStillCurrent(k.snap, table, this.proc.bootTimeSeconds(), this.proc.systemConstants().clockTicks);
       } catch {
         // /proc could not tell: supervisord's own list, as below
       }
@@ -266,7 +277,7 @@ export class SupervisorCollector implements Collector {
 
   async collect(ctx: CollectContext): Promise<MetricFamily[]> {
     const b = new FamilyBuilder();
-    const up = b.gauge('hostaudit_supervisor_up', 'Whether supervisord answered this scrape (1) or not (0).');
+    const up = b.gauge('hostaudit_supervisor_up', "Whether supervisord answered this scrape (1) or not (0); while it writes the background poll's full process list, whether /proc shows it at work on it.");
     let snap: SupervisorSnapshot;
     let listAge: number;
     try {

@@ -72,7 +72,12 @@ export function backgroundTimeoutMs(timeoutMs: number): number {
  * again at least every 4 × `supervisor.timeout`. Pure.
  */
 export function listTimeoutMs(timeoutMs: number, lastListMs: number, timeoutsInARow: number): number {
-  return Math.min(backgroundTimeoutMs(timeoutMs), Math.max(timeoutMs, 2 * lastListMs) * 2 ** Math.min(timeoutsInARow, 2));
+  return Math.min(backgroundTimeoutMs(timeoutMs), listExpectedMs(timeoutMs, lastListMs) * 2 ** Math.min(timeoutsInARow, 2));
+}
+
+/** How long a full list is expected to take: twice what the last one took, at least `supervisor.timeout`. Pure. */
+export function listExpectedMs(timeoutMs: number, lastListMs: number): number {
+  return Math.max(timeoutMs, 2 * lastListMs);
 }
 
 export class SupervisorClient {

@@ -1,7 +1,7 @@
 // When a scrape may serve supervisord's last process list instead of asking for a new one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { listStillCurrent, type KnownList } from '../../src/collectors/process-list-reuse.js';
+import { listStillCurrent, supervisordAtWork, type KnownList } from '../../src/collectors/process-list-reuse.js';
 import { stableDescription } from '../../src/collectors/supervisor.js';
 import type { ProcStat } from '../../src/sources/proc-parse.js';
 import type { ProcessTable } from '../../src/sources/proc-tree.js';
@@ -79,5 +79,15 @@ describe('service description label', () => {
     assert.equal(stableDescription('Exited too quickly (process log may have details)'), 'Exited too quickly (process log may have details)');
     assert.equal(stableDescription('Not started'), 'Not started');
     assert.equal(stableDescription('Dec 01 07:50 AM'), 'Dec 01 07:50 AM');
+  });
+});
+
+describe('supervisordAtWork', () => {
+  it('running or sleeping (writing an answer, or waiting on the socket): at work', () => {
+    for (const state of ['R', 'S', 'D']) assert.equal(supervisordAtWork(table([stat(SUPERVISORD, 1, T, state)]), SUPERVISORD), true, state);
+  });
+  it('stopped, traced, a zombie, dead or gone: not', () => {
+    for (const state of ['T', 't', 'Z', 'X']) assert.equal(supervisordAtWork(table([stat(SUPERVISORD, 1, T, state)]), SUPERVISORD), false, state);
+    assert.equal(supervisordAtWork(table([stat(SUPERVISORD + 1, 1, T)]), SUPERVISORD), false);
   });
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { quietMaxMs } from '../../src/collectors/supervisor.js';
-import { listTimeoutMs } from '../../src/sources/supervisor.js';
+import { listExpectedMs, listTimeoutMs } from '../../src/sources/supervisor.js';
 
 describe('quietMaxMs', () => {
   it('asks every 30 s while a list comes within 150 ms (a dozen to hundreds of programs)', () => {
@@ -32,6 +32,11 @@ describe('listTimeoutMs', () => {
     assert.equal(listTimeoutMs(5_000, 0, 2), 20_000);
     assert.equal(listTimeoutMs(5_000, 0, 9), 20_000);
     assert.equal(listTimeoutMs(1_000, 0, 3), 4_000);
+  });
+  it('expects a list within twice what the last took, at least supervisor.timeout', () => {
+    assert.equal(listExpectedMs(5_000, 0), 5_000);
+    assert.equal(listExpectedMs(5_000, 2_600), 5_200);
+    assert.equal(listExpectedMs(1_000, 40), 1_000);
   });
   it('never past a minute, unless supervisor.timeout itself is longer', () => {
     assert.equal(listTimeoutMs(5_000, 40_000, 2), 60_000);
