@@ -116,6 +116,20 @@ describe('a large supervisord: the process list is reused only while nothing cha
   });
 });
 
+/** A real supervisord of WORKERS sleepers, all RUNNING, and a peer at `socket` forwarding to it. */
+async function workersBehindPeer(socket: string): Promise<{ sv: Supervisord; peer: HostileSupervisord }> {
+  const sv = await Supervisord.start({
+    programs: [{ name: 'worker', command: '/bin/sleep 3600', options: { numprocs: String(WORKERS), startsecs: '0', autorestart: 'true' } }],
+  });
+  try {
+    await sv.waitFor((s) => [...s].filter(([, v]) => v.state === 'RUNNING').length === WORKERS, 60_000);
+    return { sv, peer: await HostileSupervisord.start(socket, sv.socket) };
+  } catch (err) {
+    await sv.cleanup();
+    throw err;
+  }
+}
+
 // supervisord writes a list of thousands of processes in seconds of its own CPU, past
 // supervisor.timeout (2,000 processes: over 5 s on the bench VM). Here a real supervisord's
 // list answers come 1.8 s late through a forwarder, against a 1 s supervisor.timeout.
@@ -131,11 +145,7 @@ describe('a supervisord that lists slower than supervisor.timeout', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'hostaudit-slow-list-'));
-    sv = await Supervisord.start({
-      programs: [{ name: 'worker', command: '/bin/sleep 3600', options: { numprocs: String(WORKERS), startsecs: '0', autorestart: 'true' } }],
-    });
-    await sv.waitFor((s) => [...s].filter(([, v]) => v.state === 'RUNNING').length === WORKERS, 60_000);
-    slow = await HostileSupervisord.start(path.join(dir, 'slow.sock'), sv.socket);
+    ({ sv, peer: slow } = await workersBehindPeer(path.join(dir, 'slow.sock')));
     const forward = slow.forward();
     slow.behaviour = (client, methods) => {
       if (!methods.includes('supervisor.getAllProcessInfo')) return forward(client, methods);
@@ -194,11 +204,7 @@ describe('a supervisord busy writing the poll list', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'hostaudit-busy-list-'));
-    sv = await Supervisord.start({
-      programs: [{ name: 'worker', command: '/bin/sleep 3600', options: { numprocs: String(WORKERS), startsecs: '0', autorestart: 'true' } }],
-    });
-    await sv.waitFor((s) => [...s].filter(([, v]) => v.state === 'RUNNING').length === WORKERS, 60_000);
-    peer = await HostileSupervisord.start(path.join(dir, 'busy.sock'), sv.socket);
+    ({ sv, peer } = await workersBehindPeer(path.join(dir, 'busy.sock')));
     const forward = peer.forward();
     peer.behaviour = (client, methods) => {
       if (held) {
