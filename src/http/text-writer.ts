@@ -1,7 +1,7 @@
 // A growable byte buffer the exposition is written into, piece by piece, with the text
-// format's escaping done while copying. Rendering 12k lines (500 services) by building
-// strings left about 8 MB of intermediate strings per scrape for the garbage collector; this
-// writes the response body's bytes once.
+// format's escaping done while copying: building strings left megabytes of intermediate
+// strings per scrape for the garbage collector (docs/performance.md); this writes the
+// response body's bytes once.
 
 import type { Labels } from '../collectors/metric-family.js';
 import { capLabelValue, LABEL_VALUE_MAX } from './label-cap.js';
